@@ -2,6 +2,8 @@ import { chmodSync, mkdirSync } from 'node:fs'
 import { methodNames } from '../shared/contract'
 import type { ListeningPort } from '../shared/domain/system'
 import type { Logger } from './logger'
+import type { CoreModule, CoreModuleDef } from './module'
+import { MODULES } from './modules'
 import type { HandlerMap, TopicMap } from './rpc/handlers'
 import { RpcServer } from './rpc/rpc-server'
 import { fileCipher, type SecretCipher, SecretStore } from './secrets/secret-store'
@@ -22,6 +24,8 @@ export interface CoreOptions {
   sampleIntervalMs?: number
   coalesceMs?: number
   validateOutputs?: boolean
+  /** Defaults to every module in src/core/modules.ts; tests may start a subset. */
+  modules?: CoreModuleDef[]
 }
 
 export interface Core {
@@ -39,7 +43,7 @@ export interface Core {
  * headless server attaches WebSocket and HTTP transports, the Electron utility process attaches
  * the IPC relay, tests attach in-memory pairs. Modules add their handlers and topics here.
  */
-export function startCore(o: CoreOptions): Core {
+export async function startCore(o: CoreOptions): Promise<Core> {
   const startedAtMs = Date.now()
   mkdirSync(o.dataDir, { recursive: true, mode: 0o700 })
   try {
@@ -47,7 +51,12 @@ export function startCore(o: CoreOptions): Core {
   } catch (e) {
     o.logger.warn('could not restrict the data folder to its owner', { error: String(e) })
   }
-  const store = openStore(o.dataDir, o.logger.child('store'))
+  const defs = o.modules ?? MODULES
+  const store = openStore(
+    o.dataDir,
+    o.logger.child('store'),
+    defs.flatMap((d) => d.migrations ?? []),
+  )
   const settings = new SettingsRepo(store.db)
   const events = new EventLog(store.db, o.logger.child('events'))
   const secrets = new SecretStore(store.db, o.cipher ?? fileCipher)
@@ -72,6 +81,26 @@ export function startCore(o: CoreOptions): Core {
   }
   const handlers: HandlerMap = { ...systemHandlers(deps) }
   const topics: TopicMap = { ...systemTopics(deps) }
+  const started: Array<{ name: string; mod: CoreModule }> = []
+  const addPort = (p: ListeningPort): (() => void) => {
+    ports.add(p)
+    return () => ports.delete(p)
+  }
+  for (const def of defs) {
+    const mod = await def.start({
+      dataDir: o.dataDir,
+      host: o.host,
+      logger: o.logger.child(def.name),
+      db: store.db,
+      settings,
+      events,
+      secrets,
+      addPort,
+    })
+    Object.assign(handlers, mod.handlers ?? {})
+    Object.assign(topics, mod.topics ?? {})
+    started.push({ name: def.name, mod })
+  }
   const missing = methodNames().filter((m) => !(m in handlers))
   if (missing.length) o.logger.debug('contract methods without a handler in this build', { missing })
 
@@ -92,15 +121,19 @@ export function startCore(o: CoreOptions): Core {
     store,
     events,
     settings,
-    addPort(p) {
-      ports.add(p)
-      return () => ports.delete(p)
-    },
+    addPort,
     async close(reason = 'shutdown') {
       if (closed) return
       closed = true
       events.append('info', 'core', `Hashyard stopping (${reason}).`)
       rpc?.shutdown(reason)
+      for (const { name, mod } of started.reverse()) {
+        try {
+          await mod.stop?.()
+        } catch (e) {
+          o.logger.error(`module ${name} failed to stop cleanly`, { error: String(e) })
+        }
+      }
       sampler.close()
       store.close()
     },

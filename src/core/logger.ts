@@ -27,7 +27,9 @@ const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, e
 export function createLogger(sink: (r: LogRecord) => void, scope = 'core', minLevel: LogLevel = 'info'): Logger {
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (LEVEL_ORDER[level] < LEVEL_ORDER[minLevel]) return
-    sink(fields === undefined ? { tsMs: Date.now(), level, scope, msg } : { tsMs: Date.now(), level, scope, msg, fields })
+    sink(
+      fields === undefined ? { tsMs: Date.now(), level, scope, msg } : { tsMs: Date.now(), level, scope, msg, fields },
+    )
   }
   return {
     debug: (m, f) => emit('debug', m, f),
@@ -41,7 +43,10 @@ export function createLogger(sink: (r: LogRecord) => void, scope = 'core', minLe
 /** For tests: collects records so a test can assert that a limit was logged with a clear line. */
 export function memoryLogger(minLevel: LogLevel = 'debug'): Logger & { records: LogRecord[] } {
   const records: LogRecord[] = []
-  return Object.assign(createLogger((r) => records.push(r), 'test', minLevel), { records })
+  return Object.assign(
+    createLogger((r) => records.push(r), 'test', minLevel),
+    { records },
+  )
 }
 
 export function stderrSink(r: LogRecord): void {

@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import type { z } from 'zod'
 
 /**
  * The building blocks of the API contract. A method is one request → one response; a topic is a

@@ -8,7 +8,10 @@ export interface ListenHandlers<F> {
   resync?(reason: string): void
 }
 
-export type ConnectionState = { status: 'connecting' } | { status: 'up'; server: string } | { status: 'down'; reason: string }
+export type ConnectionState =
+  | { status: 'connecting' }
+  | { status: 'up'; server: string }
+  | { status: 'down'; reason: string }
 
 /**
  * The client half of the protocol: `call` and `listen`, the only two verbs (VS Code IPC style).

@@ -509,6 +509,11 @@ export class FakeBitcoind {
     }
   }
 
+  /** As Core reports it: the 0x1d00ffff target divided by the current one. */
+  private difficulty(): number {
+    return Number(0xffffn << 208n) / Number(bitsToTarget(this.expectedBits())!)
+  }
+
   private segwitActive(): boolean {
     return this.chain === 'regtest' || this.fixture?.block.hasWitnessCommit() === true
   }
@@ -600,7 +605,7 @@ export class FakeBitcoind {
           blocks: tipHeight,
           headers: syncing ? tipHeight + 5_000 : tipHeight,
           bestblockhash: tipHash,
-          difficulty: Number(POW_LIMIT[this.chain]) / Number(bitsToTarget(this.expectedBits())!),
+          difficulty: this.difficulty(),
           mediantime: this.minTime(tipHash) - 1,
           verificationprogress: syncing ? 0.42 : 1,
           initialblockdownload: syncing,
@@ -610,7 +615,7 @@ export class FakeBitcoind {
       case 'getmininginfo':
         return {
           blocks: tipHeight,
-          difficulty: Number(POW_LIMIT[this.chain]) / Number(bitsToTarget(this.expectedBits())!),
+          difficulty: this.difficulty(),
           networkhashps: 0,
           pooledtx: this.mempool.length,
           chain: this.chain,

@@ -92,10 +92,6 @@ function parseToken(token: string): Result<Spans, AppError> {
   return ok(spans)
 }
 
-export interface ParsedTargets {
-  addresses: string[]
-}
-
 /**
  * Parses a pasted list into unique addresses in input order. Errors name the offending token;
  * a total above `maxAddresses` is an error that says how many it would have been.

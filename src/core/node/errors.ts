@@ -79,7 +79,7 @@ export function describeTransportError(endpoint: string, err: unknown, method?: 
     case 'ECONNABORTED':
       return nodeError(
         'NODE_UNREACHABLE',
-        `The connection to ${endpoint} was closed by the other side: is this the node's RPC port (8332 on mainnet), not its P2P port?`,
+        `The connection to ${endpoint} was closed before the node answered: it may be restarting, or this is not its RPC port (8332 on mainnet; 8333 is P2P).`,
         { reason: 'reset', ...base },
       )
     case 'EHOSTUNREACH':

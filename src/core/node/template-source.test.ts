@@ -3,11 +3,14 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeBitcoind } from '../../../test/support/fake-bitcoind'
 import { checkPayoutNetwork } from './chain'
-import { NodeRpcClient } from './rpc-client'
+import { nodeError } from './errors'
+import { type BlockchainInfo, type BlockTemplate, blockTemplateSchema } from './messages'
+import { type CallOptions, NodeRpcClient, type RpcResult } from './rpc-client'
 import {
   type NodeState,
   type NodeStatus,
   type TemplateEvent,
+  type TemplateRpc,
   TemplateSource,
   type TemplateSourceOptions,
 } from './template-source'
@@ -161,6 +164,84 @@ describe('TemplateSource: templates', () => {
     expect(heights).toEqual([...heights].sort((a, b) => a - b))
     const newBlocks = templates.filter((e) => e.reason === 'new-block').map((e) => e.template.height)
     expect(newBlocks).toEqual([2, 3, 4, 5, 6])
+  })
+})
+
+/**
+ * A node whose answers a test releases in a chosen order. Used only for the one race a real
+ * node cannot be made to produce on demand: a refresh answered after a long-poll's newer template.
+ */
+class ScriptedRpc implements TemplateRpc {
+  readonly endpoint = { display: 'scripted:0' }
+  readonly templateCalls: { request: { longpollid?: string }; answer(t: BlockTemplate): void }[] = []
+
+  async getBlockchainInfo(): Promise<RpcResult<BlockchainInfo>> {
+    const info = {
+      chain: 'regtest',
+      blocks: 0,
+      headers: 0,
+      bestblockhash: 'aa'.repeat(32),
+      initialblockdownload: false,
+    }
+    return { ok: true, value: info }
+  }
+
+  async getBestBlockHash(): Promise<RpcResult<string>> {
+    return { ok: true, value: 'aa'.repeat(32) }
+  }
+
+  getBlockTemplate(
+    request: { longpollid?: string } = {},
+    options: CallOptions = {},
+  ): Promise<RpcResult<BlockTemplate>> {
+    return new Promise((resolve) => {
+      this.templateCalls.push({ request, answer: (t) => resolve({ ok: true, value: t }) })
+      options.signal?.addEventListener('abort', () =>
+        resolve({ ok: false, error: nodeError('NODE_CANCELLED', 'cancelled') }),
+      )
+    })
+  }
+}
+
+function scriptedTemplate(prevByte: string, height: number): BlockTemplate {
+  return blockTemplateSchema.parse({
+    version: 0x20000000,
+    previousblockhash: prevByte.repeat(32),
+    transactions: [],
+    coinbasevalue: 5_000_000_000,
+    longpollid: `${prevByte.repeat(32)}1`,
+    target: `7fffff${'00'.repeat(29)}`,
+    mintime: 1,
+    curtime: 2,
+    bits: '207fffff',
+    height,
+  })
+}
+
+describe('TemplateSource: ordering', () => {
+  it('drops a refresh sent before a block but answered after the long-poll delivered the new tip', async () => {
+    const rpc = new ScriptedRpc()
+    const source = new TemplateSource({ rpc, pollIntervalMs: HOUR_MS, refreshIntervalMs: HOUR_MS })
+    cleanups.push(() => source.stop())
+    const events: TemplateEvent[] = []
+    source.on('template', (e) => events.push(e))
+    source.start()
+    await waitFor(() => rpc.templateCalls.length === 1)
+    rpc.templateCalls[0]!.answer(scriptedTemplate('aa', 1))
+    await waitFor(() => rpc.templateCalls.length === 2) // the long-poll, held
+    source.refreshNow()
+    await waitFor(() => rpc.templateCalls.length === 3) // the refresh, sent before the block
+    expect(rpc.templateCalls[1]!.request.longpollid).toBe(`${'aa'.repeat(32)}1`)
+    rpc.templateCalls[1]!.answer(scriptedTemplate('bb', 2))
+    await waitFor(() => events.length === 2)
+    rpc.templateCalls[2]!.answer(scriptedTemplate('aa', 1))
+    await waitFor(() => rpc.templateCalls.length === 4) // the next long-poll: the loop went on
+    await source.stop()
+    expect(events.map((e) => [e.reason, e.template.height])).toEqual([
+      ['initial', 1],
+      ['new-block', 2],
+    ])
+    expect(source.template?.height).toBe(2)
   })
 })
 

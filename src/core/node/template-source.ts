@@ -332,7 +332,6 @@ export class TemplateSource extends EventEmitter<TemplateSourceEvents> {
       const longpollid = this.currentTemplate?.longpollid
       // A node without long-poll support leaves the work to the poll and the refresh.
       if (longpollid === undefined) return
-      const seq = ++this.fetchSeq
       const r = await this.rpc.getBlockTemplate(
         { longpollid },
         { timeoutMs: this.longPollTimeoutMs, signal: this.abort.signal, dedicatedConnection: true },
@@ -340,7 +339,9 @@ export class TemplateSource extends EventEmitter<TemplateSourceEvents> {
       if (epoch !== this.epoch) return
       if (r.ok) {
         failDelayMs = this.retryInitialMs
-        this.applyTemplate(r.value, seq)
+        // Numbered on arrival, not when sent: the node built this answer just now, while a
+        // held request's send time says nothing about how fresh its answer is.
+        this.applyTemplate(r.value, ++this.fetchSeq)
         continue
       }
       if (r.error.code === 'NODE_CANCELLED') return
@@ -390,8 +391,9 @@ export class TemplateSource extends EventEmitter<TemplateSourceEvents> {
   }
 
   /**
-   * Emits a template unless a fetch started later has already been applied (answers can arrive out
-   * of order: a long-poll held since before a block may return after the poll's fresher fetch).
+   * Emits a template unless a newer one was already applied. Short fetches are numbered when sent
+   * and long-poll answers when they arrive, so a refresh sent before a block but answered after
+   * the long-poll's new-block template cannot take the pool back to the old tip.
    */
   private applyTemplate(template: BlockTemplate, seq: number): void {
     if (seq <= this.appliedSeq) return

@@ -11,9 +11,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-function boot(opts: { coalesceMs?: number; sampleIntervalMs?: number } = {}): { core: Core; client: RpcClient } {
+async function boot(
+  opts: { coalesceMs?: number; sampleIntervalMs?: number } = {},
+): Promise<{ core: Core; client: RpcClient }> {
   const t = tempDir()
-  const core = startCore({
+  const core = await startCore({
     dataDir: t.dir,
     host: 'test',
     logger: memoryLogger(),
@@ -24,13 +26,17 @@ function boot(opts: { coalesceMs?: number; sampleIntervalMs?: number } = {}): { 
   const [serverSide, clientSide] = memoryTransportPair()
   core.rpc.attach(serverSide, { transport: 'memory' })
   const client = new RpcClient(clientSide)
-  cleanups.push(t.cleanup, () => core.close('test end'), () => client.close())
+  cleanups.push(
+    t.cleanup,
+    () => core.close('test end'),
+    () => client.close(),
+  )
   return { core, client }
 }
 
 describe('RpcServer over an in-memory transport', () => {
   it('answers system.status with the core version, data dir and store info', async () => {
-    const { client } = boot()
+    const { client } = await boot()
     const s = await client.call('system.status', {})
     expect(s.app).toBe('hashyard')
     expect(s.store.driver).toBe('better-sqlite3')
@@ -40,7 +46,7 @@ describe('RpcServer over an in-memory transport', () => {
   })
 
   it('rejects invalid params with INVALID_PARAMS naming the field', async () => {
-    const { client } = boot()
+    const { client } = await boot()
     const e = await client.call('settings.set', { key: 'ui.theme', value: 'purple' }).catch((x: unknown) => x)
     expect(e).toBeInstanceOf(AppFailure)
     expect((e as AppFailure).code).toBe('INVALID_PARAMS')
@@ -51,7 +57,7 @@ describe('RpcServer over an in-memory transport', () => {
   })
 
   it('rejects unknown methods and extra keys', async () => {
-    const { core } = boot()
+    const { core } = await boot()
     const r = await core.rpc.invoke('system.explode', {}, { transport: 'memory' })
     expect(r.ok).toBe(false)
     if (!r.ok) expect(r.error.code).toBe('UNKNOWN_METHOD')
@@ -62,7 +68,7 @@ describe('RpcServer over an in-memory transport', () => {
 
   it('answers a malformed envelope with BAD_REQUEST instead of dropping it', async () => {
     const t = tempDir()
-    const core = startCore({ dataDir: t.dir, host: 'test', logger: memoryLogger(), sampleIntervalMs: 1000 })
+    const core = await startCore({ dataDir: t.dir, host: 'test', logger: memoryLogger(), sampleIntervalMs: 1000 })
     cleanups.push(t.cleanup, () => core.close())
     const [s, c] = memoryTransportPair()
     core.rpc.attach(s, { transport: 'memory' })
@@ -70,18 +76,20 @@ describe('RpcServer over an in-memory transport', () => {
     c.onMessage((m) => got.push(m))
     c.send({ t: 'call', id: 7, m: 5 })
     await new Promise((r) => setTimeout(r, 20))
-    expect(got).toContainEqual(expect.objectContaining({ t: 'err', id: 7, e: expect.objectContaining({ code: 'BAD_REQUEST' }) }))
+    expect(got).toContainEqual(
+      expect.objectContaining({ t: 'err', id: 7, e: expect.objectContaining({ code: 'BAD_REQUEST' }) }),
+    )
   })
 
   it('persists settings and reports them back', async () => {
-    const { client } = boot()
+    const { client } = await boot()
     await client.call('settings.set', { key: 'ui.theme', value: 'dark' })
     const all = await client.call('settings.get', {})
     expect(all['ui.theme']).toBe('dark')
   })
 
   it('streams system.stream frames with consecutive sequence numbers, coalesced', async () => {
-    const { core, client } = boot({ coalesceMs: 100, sampleIntervalMs: 10 })
+    const { core, client } = await boot({ coalesceMs: 100, sampleIntervalMs: 10 })
     const seqs: number[] = []
     const frames: unknown[] = []
     // Wrap the transport to see raw seq numbers: RpcClient checks them; we count frames.
@@ -96,7 +104,7 @@ describe('RpcServer over an in-memory transport', () => {
   })
 
   it('delivers every event of events.stream in order and replays from sinceSeq', async () => {
-    const { core, client } = boot()
+    const { core, client } = await boot()
     const start = core.events.lastSeq
     core.events.append('info', 'test', 'one')
     core.events.append('warn', 'test', 'two')
@@ -109,7 +117,7 @@ describe('RpcServer over an in-memory transport', () => {
   })
 
   it('tells an events subscriber to resync when its history is gone from the ring', async () => {
-    const { core, client } = boot()
+    const { core, client } = await boot()
     for (let i = 0; i < 1100; i++) core.events.append('debug', 'test', `e${i}`)
     const reasons: string[] = []
     client.listen('events.stream', { sinceSeq: 1 }, { frame: () => {}, resync: (r) => reasons.push(r) })
@@ -118,7 +126,7 @@ describe('RpcServer over an in-memory transport', () => {
   })
 
   it('rejects pending and later calls with CORE_DOWN when the transport closes', async () => {
-    const { client } = boot()
+    const { client } = await boot()
     client.close()
     const e = await client.call('system.ping', {}).catch((x: unknown) => x)
     expect((e as AppFailure).code).toBe('CORE_DOWN')

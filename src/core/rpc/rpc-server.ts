@@ -50,7 +50,8 @@ export class RpcServer {
 
   /** Validates and runs one method call: the path of HTTP JSON and of every transport message. */
   async invoke(name: string, rawParams: unknown, ctx: CallContext): Promise<Result<unknown>> {
-    if (!isMethodName(name)) return { ok: false, error: appError('UNKNOWN_METHOD', `Unknown method "${name.slice(0, 128)}".`) }
+    if (!isMethodName(name))
+      return { ok: false, error: appError('UNKNOWN_METHOD', `Unknown method "${name.slice(0, 128)}".`) }
     const spec = contract[name]
     const parsed = spec.input.safeParse(rawParams ?? {})
     if (!parsed.success) {
@@ -69,7 +70,8 @@ export class RpcServer {
       const value = await handler(parsed.data, ctx)
       if (this.#o.validateOutputs) {
         const out = spec.output.safeParse(value)
-        if (!out.success) throw new Error(`${name} returned a value outside the contract: ${formatIssues(out.error.issues)}`)
+        if (!out.success)
+          throw new Error(`${name} returned a value outside the contract: ${formatIssues(out.error.issues)}`)
       }
       return { ok: true, value }
     } catch (e) {
@@ -123,7 +125,11 @@ export class RpcServer {
     })
     const offClose = transport.onClose(dispose)
     this.#connections.add(dispose)
-    send({ t: 'hello', protocol: PROTOCOL_VERSION, server: { app: 'hashyard', version: this.#o.version, host: this.#o.host } })
+    send({
+      t: 'hello',
+      protocol: PROTOCOL_VERSION,
+      server: { app: 'hashyard', version: this.#o.version, host: this.#o.host },
+    })
     return dispose
   }
 
@@ -146,7 +152,10 @@ export class RpcServer {
     const spec = contract[topicName]
     const parsed = spec.params.safeParse(rawParams ?? {})
     if (!parsed.success) {
-      return { ok: false, error: appError('INVALID_PARAMS', `Invalid params for ${topicName}: ${formatIssues(parsed.error.issues)}`) }
+      return {
+        ok: false,
+        error: appError('INVALID_PARAMS', `Invalid params for ${topicName}: ${formatIssues(parsed.error.issues)}`),
+      }
     }
     const source = this.#o.topics[topicName] as TopicSource<TopicName> | undefined
     if (!source) return { ok: false, error: appError('NOT_SUPPORTED', `${topicName} is not available in this build.`) }

@@ -30,13 +30,20 @@ export const MIGRATIONS: Migration[] = [
 ]
 
 export function currentSchemaVersion(db: Database): number {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)')
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)',
+  )
   const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null }
   return row.v ?? 0
 }
 
 /** Applies pending migrations; returns the versions applied. Throws (with the version) if one fails. */
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number[] {
+  const seen = new Set<number>()
+  for (const m of migrations) {
+    if (seen.has(m.version)) throw new Error(`two migrations share version ${m.version}`)
+    seen.add(m.version)
+  }
   const from = currentSchemaVersion(db)
   const applied: number[] = []
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
@@ -44,7 +51,11 @@ export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): num
     db.transaction(() => {
       if (typeof m.up === 'string') db.exec(m.up)
       else m.up(db)
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now())
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(
+        m.version,
+        m.name,
+        Date.now(),
+      )
     })()
     applied.push(m.version)
   }

@@ -1,4 +1,10 @@
-import { defaultSettings, type SettingKey, SETTINGS, type SettingsMap, validateSetting } from '../../shared/domain/settings'
+import {
+  defaultSettings,
+  SETTINGS,
+  type SettingKey,
+  type SettingsMap,
+  validateSetting,
+} from '../../shared/domain/settings'
 import { AppFailure } from '../../shared/errors'
 import type { Database } from './sqlite'
 

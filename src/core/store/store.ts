@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Logger } from '../logger'
-import { currentSchemaVersion, MIGRATIONS, migrate } from './migrations'
+import { currentSchemaVersion, MIGRATIONS, type Migration, migrate } from './migrations'
 import { type Database, openDatabase } from './sqlite'
 
 export interface StoreInfo {
@@ -22,7 +22,13 @@ export interface Store {
  * transaction survives the process being killed at any moment (only an OS crash can lose the last
  * commits), which is what settings need; telemetry is batched once a second on top of that.
  */
-export function openStore(dataDir: string, logger: Logger, file = 'hashyard.db'): Store {
+export function openStore(
+  dataDir: string,
+  logger: Logger,
+  moduleMigrations: Migration[] = [],
+  file = 'hashyard.db',
+): Store {
+  const all = [...MIGRATIONS, ...moduleMigrations]
   mkdirSync(dataDir, { recursive: true })
   const path = join(dataDir, file)
   const existed = existsSync(path)
@@ -35,13 +41,13 @@ export function openStore(dataDir: string, logger: Logger, file = 'hashyard.db')
   if (integrity !== 'ok') logger.error('store integrity check failed', { result: String(integrity) })
 
   const before = currentSchemaVersion(db)
-  const latest = Math.max(...MIGRATIONS.map((m) => m.version))
+  const latest = Math.max(...all.map((m) => m.version))
   if (existed && before > 0 && before < latest) {
     // A copy before changing the schema: a failed or buggy migration must never cost the owner their data.
     db.pragma('wal_checkpoint(TRUNCATE)')
     copyFileSync(path, `${path}.before-v${latest}.bak`)
   }
-  const applied = migrate(db)
+  const applied = migrate(db, all)
   if (applied.length) logger.info('store migrated', { from: before, applied })
 
   const sqliteVersion = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v

@@ -609,7 +609,9 @@ export class Session {
     // 7. ntime window.
     else if (s.ntime < job.mintime || s.ntime > job.ntime + this.cfg.ntimeMaxAheadS) v.reason = 'ntime-out-of-range'
     // 8. Difficulty in force when this job was sent to this connection (exact 256-bit compare).
-    else if (!meetsTargetLE(share.hash, sent.targetLE)) {
+    // A block always counts: the share target derived from a float network difficulty can round a
+    // hair below the exact network target.
+    else if (!share.isBlock && !meetsTargetLE(share.hash, sent.targetLE)) {
       v.reason = 'low-difficulty'
       v.detail = `${share.difficulty.toPrecision(4)} < ${sent.difficulty}`
     }

@@ -136,7 +136,9 @@ export class Vardiff {
 
   /** Caps difficulty at the network's, so every block-worthy hash is also a share. */
   setNetworkDifficulty(networkDifficulty: number): void {
-    if (Number.isFinite(networkDifficulty) && networkDifficulty > 0) this.networkDifficulty = networkDifficulty
+    if (!(Number.isFinite(networkDifficulty) && networkDifficulty > 0)) return
+    this.networkDifficulty = networkDifficulty
+    this.difficulty = this.clamp(this.difficulty)
   }
 
   /** The miner received its first job now: the estimator starts here. */

@@ -30,7 +30,9 @@ export class EventLog {
   ) {
     this.#ringSize = opts.ringSize ?? 1000
     this.#keep = opts.keepInStore ?? 50_000
-    this.#insert = db.prepare('INSERT INTO events (seq, ts_ms, level, source, message, data_json) VALUES (?, ?, ?, ?, ?, ?)')
+    this.#insert = db.prepare(
+      'INSERT INTO events (seq, ts_ms, level, source, message, data_json) VALUES (?, ?, ?, ?, ?, ?)',
+    )
     const last = db.prepare('SELECT MAX(seq) AS s FROM events').get() as { s: number | null }
     this.#seq = last.s ?? 0
     this.#ring = this.list(Math.max(0, this.#seq - this.#ringSize), this.#ringSize)

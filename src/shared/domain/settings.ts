@@ -24,7 +24,10 @@ export function defaultSettings(): SettingsMap {
 }
 
 /** Validates one value for a key; returns a message fit for the user when it does not fit. */
-export function validateSetting(key: SettingKey, value: unknown): { ok: true; value: unknown } | { ok: false; message: string } {
+export function validateSetting(
+  key: SettingKey,
+  value: unknown,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   const r = SETTINGS[key].schema.safeParse(value)
   if (r.success) return { ok: true, value: r.data }
   return { ok: false, message: `${key}: ${r.error.issues.map((i) => i.message).join('; ')}` }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { parseNvsCsv } from '../nvs/csv'
-import { nvsFixture } from '../nvs/fixtures'
+import { nvsFixture } from '../nvs/testing/fixtures'
 import { serialReasonOf } from '../serial-error'
 import { EspRomFlasher, type FlasherOptions, type FlashProgress } from './flasher'
 import { ESP_MINER_PARTITIONS, encodePartitionTable } from './partition-table'

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { serialReasonOf } from '../serial-error'
 import { formatNvsCsv, parseNvsCsv } from './csv'
-import { nvsFixture } from './fixtures'
+import { nvsFixture } from './testing/fixtures'
 
 describe('parseNvsCsv', () => {
   it('reads quoted JSON values with doubled quotes (bitaxe-pools-v2.15.csv)', () => {

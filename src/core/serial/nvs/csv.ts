@@ -16,7 +16,8 @@ export function parseNvsCsv(text: string): Result<NvsEntry[]> {
     (r) => !(r.cells.length === 1 && r.cells[0] === '') && !(r.cells[0] ?? '').startsWith('#'),
   )
   const header = lines.shift()
-  if (!header?.cells || header.cells.map((c) => c.trim().toLowerCase()).join(',') !== 'key,type,encoding,value') {
+  const headerText = header?.cells.map((c) => c.trim().toLowerCase()).join(',')
+  if (headerText !== 'key,type,encoding,value') {
     return serialErr('NVS_BAD_CSV', 'The first row of an NVS CSV must be "key,type,encoding,value".')
   }
   const entries: NvsEntry[] = []

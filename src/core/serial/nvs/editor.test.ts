@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { serialReasonOf } from '../serial-error'
 import { parseNvsCsv } from './csv'
 import { applySettingsChange, type SettingsChange } from './editor'
-import { nvsFixture } from './fixtures'
 import type { NvsEntry } from './format'
 import { readNvs } from './reader'
+import { nvsFixture } from './testing/fixtures'
 import { writeNvs } from './writer'
 
 const entriesOf = (image: Uint8Array): NvsEntry[] => {

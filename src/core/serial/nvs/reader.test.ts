@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { serialReasonOf } from '../serial-error'
 import { nvsCrc32, nvsEntryCrc } from './crc32'
 import { parseNvsCsv } from './csv'
-import { nvsFixture } from './fixtures'
 import { readNvs } from './reader'
+import { nvsFixture } from './testing/fixtures'
 
 function read(image: Uint8Array) {
   const r = readNvs(image)

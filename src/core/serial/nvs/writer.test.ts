@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest'
 import { serialReasonOf } from '../serial-error'
 import { nvsCrc32 } from './crc32'
 import { parseNvsCsv } from './csv'
-import { nvsFixture } from './fixtures'
 import type { NvsEntry } from './format'
 import { readNvs } from './reader'
+import { nvsFixture } from './testing/fixtures'
 import { writeNvs } from './writer'
 
 function csvEntries(name: string): NvsEntry[] {
