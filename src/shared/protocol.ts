@@ -5,7 +5,7 @@ import type { AppError } from './errors'
  * The wire envelope shared by every transport (IPC, WebSocket, in-memory). Version 1.
  * The client speaks first only after `hello`; ids are chosen by the client and unique per connection.
  */
-export const PROTOCOL_VERSION = 1
+export { PROTOCOL_VERSION } from './protocol-version'
 
 export const ClientMsg = z.discriminatedUnion('t', [
   z.object({ t: z.literal('call'), id: z.number().int().nonnegative(), m: z.string().max(128), p: z.unknown() }),

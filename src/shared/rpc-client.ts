@@ -25,6 +25,7 @@ export class RpcClient {
   #state: ConnectionState = { status: 'connecting' }
   #stateListeners = new Set<(s: ConnectionState) => void>()
   #offs: Array<() => void>
+  #closed = false
 
   constructor(private readonly transport: Transport) {
     this.#offs = [
@@ -63,6 +64,7 @@ export class RpcClient {
   }
 
   close(): void {
+    this.#closed = true
     for (const off of this.#offs) off()
     this.transport.close()
     this.#setDown('closed by the client')
@@ -88,7 +90,12 @@ export class RpcClient {
           this.#setDown(`the core speaks protocol ${msg.protocol}, this window speaks ${PROTOCOL_VERSION}`)
           return
         }
-        this.#setState({ status: 'up', server: `${msg.server.app} ${msg.server.version} (${msg.server.host})` })
+        {
+          const wasDown = this.#state.status === 'down'
+          this.#setState({ status: 'up', server: `${msg.server.app} ${msg.server.version} (${msg.server.host})` })
+          // The core restarted or the socket reconnected: the server forgot our subscriptions.
+          if (wasDown) for (const id of [...this.#subs.keys()]) this.#resubscribe(id, 'reconnected', false)
+        }
         return
       case 'ok':
       case 'err': {
@@ -125,11 +132,11 @@ export class RpcClient {
     }
   }
 
-  #resubscribe(id: number, reason: string): void {
+  #resubscribe(id: number, reason: string, unsubscribeOld = true): void {
     const s = this.#subs.get(id)
     if (!s) return
     this.#subs.delete(id)
-    this.transport.send({ t: 'unsub', id })
+    if (unsubscribeOld) this.transport.send({ t: 'unsub', id })
     const nid = this.#nextId++
     this.#subs.set(nid, { ...s, lastSeq: 0 })
     this.transport.send({ t: 'sub', id: nid, topic: s.topic, p: s.params })

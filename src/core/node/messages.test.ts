@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { blockTemplateSchema, explainRejectReason, interpretSubmitResult } from './messages'
 
@@ -33,27 +34,23 @@ describe('interpretSubmitResult', () => {
 })
 
 describe('blockTemplateSchema', () => {
-  // Facts of mainnet block 482,683 (test/fixtures/blocks) in Core's template shape; the
-  // transactions are left out, since the schema checks shapes, not consistency.
-  const template = {
-    version: 0x20000002,
-    rules: ['csv', '!segwit'],
-    previousblockhash: '0000000000000000004f8568aa0bc28c7ca94785da07a49272f7124516aaac87',
-    transactions: [],
-    coinbasevalue: 1_256_817_877,
-    longpollid: '0000000000000000004f8568aa0bc28c7ca94785da07a49272f7124516aaac871',
-    target: '0000000000000000013ce9000000000000000000000000000000000000000000',
-    mintime: 1504119737,
-    curtime: 1504119737,
-    bits: '18013ce9',
-    height: 482683,
-    default_witness_commitment: '6a24aa21a9ed0f8b0182863aa4713e94bb72c47c57dcbae7de8f3df2af23453f60f1965dab77',
-  }
+  // A real getblocktemplate answer (testnet, height 2,442,185), recorded by public-pool; see
+  // test/fixtures/blocks/SOURCES.md.
+  const template = JSON.parse(
+    readFileSync(
+      new URL('../../../test/fixtures/blocks/public-pool-testnet-template-2442185.json', import.meta.url),
+      'utf8',
+    ),
+  ) as Record<string, unknown>
 
-  it('accepts a Core template and fills defaults', () => {
-    const r = blockTemplateSchema.safeParse({ ...template, extra: 'kept out' })
+  it('accepts a real Core template and keeps only the documented fields', () => {
+    const r = blockTemplateSchema.safeParse({ ...template, extra: 'dropped' })
     expect(r.success).toBe(true)
-    if (r.success) expect('extra' in r.data).toBe(false)
+    if (!r.success) return
+    expect('extra' in r.data).toBe(false)
+    expect(r.data.height).toBe(2442185)
+    expect(r.data.transactions).toHaveLength(5)
+    expect(r.data.transactions[0]).toMatchObject({ fee: 14300, sigops: 1, weight: 569, depends: [] })
   })
 
   it.each([
@@ -63,6 +60,7 @@ describe('blockTemplateSchema', () => {
     ['coinbasevalue', 2 ** 60],
     ['height', 1.5],
     ['transactions', [{ data: 'zz', txid: '00'.repeat(32), hash: '00'.repeat(32) }]],
+    ['transactions', [{ data: '00', txid: '00'.repeat(31), hash: '00'.repeat(32) }]],
   ])('refuses a template whose %s is %j', (field, value) => {
     expect(blockTemplateSchema.safeParse({ ...template, [field]: value }).success).toBe(false)
   })

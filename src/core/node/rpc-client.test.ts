@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { Block, Transaction } from 'bitcoinjs-lib'
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeBitcoind } from '../../../test/support/fake-bitcoind'
 import { tempDir } from '../../../test/support/temp-dir'
@@ -255,6 +256,33 @@ describe('NodeRpcClient: mining calls', () => {
     expect(await rpc.getBlockHeader(hash)).toMatchObject({ ok: true, value: { height: 482683, confirmations: 1 } })
     expect(await rpc.getBlockHash(482683)).toEqual({ ok: true, value: hash })
     expect(await rpc.getBlockHex(hash)).toEqual({ ok: true, value: hex })
+  })
+
+  it('confirms a found block: in the chain, stale when another block won the height, unknown', async () => {
+    const node = await startNode()
+    const rpc = client({ url: node.url, ...USER })
+    const t = await rpc.getBlockTemplate()
+    if (!t.ok) throw new Error(t.error.message)
+    // A coinbase-only block on the genesis, assembled with bitcoinjs-lib.
+    const coinbase = new Transaction()
+    coinbase.addInput(new Uint8Array(32), 0xffffffff, 0xffffffff, Uint8Array.from([0x51, 0x04, 1, 2, 3, 4]))
+    coinbase.addOutput(Uint8Array.from([0x51]), 5_000_000_000n)
+    const block = new Block()
+    block.version = t.value.version
+    block.prevHash = Uint8Array.from(Buffer.from(t.value.previousblockhash, 'hex').reverse())
+    block.transactions = [coinbase]
+    block.merkleRoot = Block.calculateMerkleRoot([coinbase])
+    block.timestamp = t.value.curtime
+    block.bits = Number.parseInt(t.value.bits, 16)
+    while (!block.checkProofOfWork()) block.nonce++
+    const competitor = node.advanceBlock()
+    expect(await rpc.submitBlock(block.toHex())).toMatchObject({ ok: true, value: { status: 'inconclusive' } })
+    expect(await rpc.confirmBlock(block.getId())).toEqual({ ok: true, value: { state: 'stale', height: 1 } })
+    expect(await rpc.confirmBlock(competitor)).toEqual({
+      ok: true,
+      value: { state: 'in-chain', height: 1, confirmations: 1 },
+    })
+    expect(await rpc.confirmBlock('00'.repeat(32))).toEqual({ ok: true, value: { state: 'unknown' } })
   })
 
   it('answers null for blocks and heights the node does not have', async () => {

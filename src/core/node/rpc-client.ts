@@ -54,6 +54,13 @@ export interface CallOptions {
 
 export type RpcResult<T> = Result<T, NodeError>
 
+/** Where a block we found stands, from the node's point of view. */
+export type BlockConfirmation =
+  | { state: 'in-chain'; height: number; confirmations: number }
+  /** Known but not on the active chain: another block at that height won. */
+  | { state: 'stale'; height: number }
+  | { state: 'unknown' }
+
 const DEFAULT_TIMEOUT_MS = 10_000
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 /** submitblock validates the whole block before answering; give it longer than a status call. */
@@ -199,6 +206,19 @@ export class NodeRpcClient {
     const r = await this.call('getblockheader', [hash, true], options)
     if (!r.ok && r.error.details?.rpcCode === RPC_INVALID_ADDRESS_OR_KEY) return { ok: true, value: null }
     return r.ok ? this.parse('getblockheader', blockHeaderInfoSchema, r.value) : r
+  }
+
+  /**
+   * Confirms a found block after submitblock (whose "inconclusive" or lost reply says little):
+   * on the active chain, stale, or unknown to the node.
+   */
+  async confirmBlock(hash: string, options: CallOptions = {}): Promise<RpcResult<BlockConfirmation>> {
+    const r = await this.getBlockHeader(hash, options)
+    if (!r.ok) return r
+    const header = r.value
+    if (header === null) return { ok: true, value: { state: 'unknown' } }
+    if (header.confirmations < 1) return { ok: true, value: { state: 'stale', height: header.height } }
+    return { ok: true, value: { state: 'in-chain', height: header.height, confirmations: header.confirmations } }
   }
 
   /** The block's raw hex (verbosity 0), or null when the node does not know the hash. */

@@ -235,7 +235,9 @@ describe('TemplateSource: ordering', () => {
     rpc.templateCalls[1]!.answer(scriptedTemplate('bb', 2))
     await waitFor(() => events.length === 2)
     rpc.templateCalls[2]!.answer(scriptedTemplate('aa', 1))
-    await waitFor(() => rpc.templateCalls.length === 4) // the next long-poll: the loop went on
+    // One macrotask turn lets the refresh's continuation (microtasks) run before stop().
+    await new Promise((r) => setTimeout(r, 0))
+    expect(rpc.templateCalls).toHaveLength(4) // the next long-poll: the loop went on
     await source.stop()
     expect(events.map((e) => [e.reason, e.template.height])).toEqual([
       ['initial', 1],

@@ -24,6 +24,13 @@ export type SerialErrorReason =
   | 'NVS_PARTITION_UNEXPECTED'
   | 'VERIFY_FAILED'
   | 'BAD_ARGUMENT'
+  | 'PORT_PERMISSION'
+  | 'PORT_BUSY'
+  | 'PORT_NOT_FOUND'
+  | 'PORT_IN_USE_BY_HASHYARD'
+  | 'BACKUP_FAILED'
+  | 'BACKUP_NOT_FOUND'
+  | 'BACKUP_DAMAGED'
 
 const CODE_FOR: Record<SerialErrorReason, ErrorCode> = {
   NVS_BAD_IMAGE: 'INVALID_PARAMS',
@@ -44,6 +51,13 @@ const CODE_FOR: Record<SerialErrorReason, ErrorCode> = {
   NVS_PARTITION_UNEXPECTED: 'CONFLICT',
   VERIFY_FAILED: 'CONFLICT',
   BAD_ARGUMENT: 'INVALID_PARAMS',
+  PORT_PERMISSION: 'FORBIDDEN',
+  PORT_BUSY: 'CONFLICT',
+  PORT_NOT_FOUND: 'NOT_FOUND',
+  PORT_IN_USE_BY_HASHYARD: 'CONFLICT',
+  BACKUP_FAILED: 'UNAVAILABLE',
+  BACKUP_NOT_FOUND: 'NOT_FOUND',
+  BACKUP_DAMAGED: 'CONFLICT',
 }
 
 /** A serial-path failure as an AppError; `details.reason` is the stable serial-level code. */

@@ -286,7 +286,7 @@ export class StratumServer {
   kick(connectionId: number, reason = 'kicked by the owner'): boolean {
     const c = this.conns.get(connectionId)
     if (!c) return false
-    this.closeConn(c, reason, 'info', true)
+    this.closeConn(c, reason, 'info', 'flush')
     return true
   }
 
@@ -393,7 +393,7 @@ export class StratumServer {
         remoteAddress: conn.ip,
         error: (e as Error).stack ?? String(e),
       })
-      this.closeConn(conn, 'internal error', 'error', false)
+      this.closeConn(conn, 'internal error', 'error', 'now')
     } finally {
       conn.socket.uncork()
     }
@@ -419,7 +419,7 @@ export class StratumServer {
         conn,
         `line longer than ${this.limits.maxLineBytes} bytes (${e.lineBytes} bytes seen)`,
         'warn',
-        false,
+        'flush',
       )
       return
     }
@@ -429,14 +429,14 @@ export class StratumServer {
         conn,
         `TLS handshake on the plain stratum port: set the miner to stratum+tcp${hint}`,
         'warn',
-        false,
+        'flush',
       )
       return
     }
     conn.badLines++
     this.write(conn, encodeError(e.id ?? null, StratumErrorCode.Other, e.message))
     if (conn.badLines > this.limits.maxBadLines) {
-      this.closeConn(conn, `more than ${this.limits.maxBadLines} malformed lines (last: ${e.code})`, 'warn', false)
+      this.closeConn(conn, `more than ${this.limits.maxBadLines} malformed lines (last: ${e.code})`, 'warn', 'flush')
     }
   }
 
@@ -448,13 +448,17 @@ export class StratumServer {
         conn,
         `client is not reading (${conn.socket.writableLength} bytes queued, limit ${this.limits.maxWriteBufferBytes})`,
         'warn',
-        false,
+        'now',
       )
     }
   }
 
-  /** polite = flush what is queued (end); otherwise drop at once (destroy). */
-  private closeConn(conn: Conn, reason: string, level: 'info' | 'warn' | 'error', polite: boolean): void {
+  /**
+   * 'flush': stop reading, send what is queued (an error reply, client.reconnect), then FIN, with a
+   * destroy 2 s later for a peer that never reads; 'now': destroy at once (a client that is not
+   * reading, an internal error).
+   */
+  private closeConn(conn: Conn, reason: string, level: 'info' | 'warn' | 'error', mode: 'flush' | 'now'): void {
     if (conn.closed) return
     conn.closed = true
     this.log[level](`closing connection ${conn.id} from ${conn.ip}: ${reason}`, {
@@ -462,9 +466,9 @@ export class StratumServer {
       remoteAddress: conn.ip,
       worker: conn.session.workers[0],
     })
-    if (polite) {
+    if (mode === 'flush') {
+      conn.socket.pause()
       conn.socket.end()
-      // A client that never reads would keep the socket half-open forever.
       setTimeout(() => conn.socket.destroy(), 2000).unref()
     } else {
       conn.socket.destroy()
@@ -487,7 +491,7 @@ export class StratumServer {
     return {
       logger: this.log,
       write: (line) => this.write(conn, line),
-      close: (reason) => this.closeConn(conn, reason, 'warn', true),
+      close: (reason) => this.closeConn(conn, reason, 'warn', 'flush'),
       currentJob: (payoutScript) => {
         const base = this.opts.work.current()
         if (!base || !this.acceptableJob(base)) return undefined
@@ -567,7 +571,7 @@ export class StratumServer {
         c.session.sendJob(this.variantFor(job, c.session.payoutScript), clean, now)
       } catch (e) {
         this.log.error('sending a job failed', { connectionId: c.id, error: (e as Error).stack ?? String(e) })
-        this.closeConn(c, 'internal error', 'error', false)
+        this.closeConn(c, 'internal error', 'error', 'now')
       }
     }
     this.log.debug('job broadcast', { jobId: job.id, height: job.height, clean, connections: this.conns.size })
@@ -582,11 +586,11 @@ export class StratumServer {
       const s = c.session
       try {
         if (!s.subscribed && now - s.connectedAtMs > this.limits.subscribeTimeoutMs) {
-          this.closeConn(c, `no mining.subscribe within ${this.limits.subscribeTimeoutMs / 1000} s`, 'info', false)
+          this.closeConn(c, `no mining.subscribe within ${this.limits.subscribeTimeoutMs / 1000} s`, 'info', 'flush')
           continue
         }
         if (now - s.lastMessageMs > this.limits.idleTimeoutMs) {
-          this.closeConn(c, `silent for ${Math.round((now - s.lastMessageMs) / 1000)} s`, 'info', true)
+          this.closeConn(c, `silent for ${Math.round((now - s.lastMessageMs) / 1000)} s`, 'info', 'flush')
           continue
         }
         if (!s.ready) continue
@@ -601,7 +605,7 @@ export class StratumServer {
         }
       } catch (e) {
         this.log.error('housekeeping failed', { connectionId: c.id, error: (e as Error).stack ?? String(e) })
-        this.closeConn(c, 'internal error', 'error', false)
+        this.closeConn(c, 'internal error', 'error', 'now')
       }
     }
   }

@@ -593,15 +593,20 @@ export class Session {
     const en2 = Buffer.from(s.extranonce2Hex, 'hex')
     const share = computeShare(job, this.extranonce1, en2, s.ntime, s.nonce, version)
     v.share = share
-    const key = share.hash.toString('latin1')
-    const seen = this.host.hasShare(job, key)
     const stale = this.host.isStale(job)
+    // The duplicate key is only needed for blocks and for shares that pass every other check.
+    let key: string | undefined
+    let newBlock = false
 
     // 5. Block check first: a block is submitted even when the share is stale (research §2.8).
-    if (share.isBlock && !seen) {
-      this.host.addShare(job, key)
-      this.stats.blocks++
-      this.foundBlock(job, en2, share.header, share.hashHex, worker, stale, nowMs)
+    if (share.isBlock) {
+      key = share.hash.toString('latin1')
+      if (!this.host.hasShare(job, key)) {
+        newBlock = true
+        this.host.addShare(job, key)
+        this.stats.blocks++
+        this.foundBlock(job, en2, share.header, share.hashHex, worker, stale, nowMs)
+      }
     }
 
     // 6. Stale: the job's previous block is no longer the tip.
@@ -611,13 +616,13 @@ export class Session {
     // 8. Difficulty in force when this job was sent to this connection (exact 256-bit compare).
     // A block always counts: the share target derived from a float network difficulty can round a
     // hair below the exact network target.
-    else if (!share.isBlock && !meetsTargetLE(share.hash, sent.targetLE)) {
-      v.reason = 'low-difficulty'
-      v.detail = `${share.difficulty.toPrecision(4)} < ${sent.difficulty}`
+    else if (!share.isBlock && !meetsTargetLE(share.hash, sent.targetLE)) v.reason = 'low-difficulty'
+    else {
+      // 9. Duplicate, keyed on the hash (covers every submitted field, immune to hex-case tricks).
+      key ??= share.hash.toString('latin1')
+      if (!newBlock && this.host.hasShare(job, key)) v.reason = 'duplicate'
+      else this.host.addShare(job, key)
     }
-    // 9. Duplicate, keyed on the hash (covers every submitted field, immune to hex-case tricks).
-    else if (seen) v.reason = 'duplicate'
-    else this.host.addShare(job, key)
     return v
   }
 
@@ -669,21 +674,23 @@ export class Session {
     }
     const forMs = nowMs - this.invalidSinceMs
     const p = this.cfg.storm
-    if (forMs >= p.dropAfterMs && this.stormStage < 3) {
-      this.stormStage = 3
-      this.host.close(`only invalid shares for ${Math.round(forMs / 1000)} s`)
-    } else if (forMs >= p.reconnectAfterMs && this.stormStage < 2) {
-      this.stormStage = 2
-      this.host.logger.warn('invalid shares continue: asking the miner to reconnect', { connectionId: this.id })
-      this.host.write(encodeReconnect())
-    } else if (forMs >= p.resendAfterMs && this.stormStage < 1) {
-      this.stormStage = 1
+    const due = forMs >= p.dropAfterMs ? 3 : forMs >= p.reconnectAfterMs ? 2 : forMs >= p.resendAfterMs ? 1 : 0
+    // One step per invalid share, so a miner always gets fresh work before a reconnect request,
+    // and a reconnect request before being dropped.
+    if (due <= this.stormStage) return
+    this.stormStage++
+    if (this.stormStage === 1) {
       this.host.logger.info('invalid shares for a while: resending work', { connectionId: this.id })
       const job = this.host.currentJob(this.payoutScript)
       if (job) {
         this.lastSentDifficulty = undefined // force set_difficulty again
         this.sendJob(this.host.reissue(job) ?? job, true, nowMs)
       }
+    } else if (this.stormStage === 2) {
+      this.host.logger.warn('invalid shares continue: asking the miner to reconnect', { connectionId: this.id })
+      this.host.write(encodeReconnect())
+    } else {
+      this.host.close(`only invalid shares for ${Math.round(forMs / 1000)} s`)
     }
   }
 

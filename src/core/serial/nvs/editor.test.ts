@@ -171,6 +171,28 @@ describe('applySettingsChange edge cases', () => {
     if (!r.ok) expect(serialReasonOf(r.error)).toBe('BAD_ARGUMENT')
   })
 
+  it('keeps the stored Wi-Fi and pool passwords when none is given', () => {
+    const { before, after, result } = edit('bitaxe-legacy.bin', {
+      wifi: { ssid: 'Bench' },
+      primaryPool: { url: '10.0.0.2', port: 3333, user: 'bc1qexample.bench-01' },
+    })
+    expect(result.changedKeys).toEqual(['wifissid', 'stratumurl', 'stratumport', 'stratumuser'])
+    expect(changedKeys(before, after)).toEqual(['main/stratumurl', 'main/stratumuser', 'main/wifissid'])
+    expect(after.find((e) => e.key === 'wifipass')?.value).toBe('correct horse battery')
+  })
+
+  it('keeps the pass field of a pool slot when no password is given', () => {
+    const { after } = edit('bitaxe-pools-v2.15.bin', {
+      primaryPool: { url: '10.0.0.9', port: 3334, user: 'bc1qexample.bench-02' },
+    })
+    expect(JSON.parse(String(after.find((e) => e.key === 'pool_1')?.value))).toEqual({
+      url: '10.0.0.9',
+      port: 3334,
+      user: 'bc1qexample.bench-02',
+      pass: 'x',
+    })
+  })
+
   it('refuses an image that is not NVS', () => {
     const r = applySettingsChange(Buffer.alloc(0x6000, 0x5a), { primaryPool: pool })
     expect(r.ok).toBe(false)

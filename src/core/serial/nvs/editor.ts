@@ -13,12 +13,14 @@ export interface PoolTarget {
   url: string
   port: number
   user: string
-  password: string
+  /** Undefined keeps the password the device already has (as AxeOS does for "*****"). */
+  password?: string | undefined
 }
 
 /** What a technician may change over USB. Everything else on the device is carried over as is. */
 export interface SettingsChange {
-  wifi?: { ssid: string; password: string }
+  /** `password` undefined keeps the device's current Wi-Fi password. */
+  wifi?: { ssid: string; password?: string | undefined }
   primaryPool?: PoolTarget
   fallbackPool?: PoolTarget
 }
@@ -78,7 +80,7 @@ export function applySettingsChange(image: Uint8Array, change: SettingsChange): 
 
   if (change.wifi) {
     str('wifissid', change.wifi.ssid)
-    str('wifipass', change.wifi.password)
+    if (change.wifi.password !== undefined) str('wifipass', change.wifi.password)
   }
   if (layout === 'legacy') {
     for (const [which, pool] of [
@@ -90,7 +92,7 @@ export function applySettingsChange(image: Uint8Array, change: SettingsChange): 
       str(k.url, pool.url)
       u16(k.port, pool.port)
       str(k.user, pool.user)
-      str(k.password, pool.password)
+      if (pool.password !== undefined) str(k.password, pool.password)
     }
   } else {
     const idx = (key: string, fallback: number): number => {
@@ -118,7 +120,8 @@ export function applySettingsChange(image: Uint8Array, change: SettingsChange): 
         base = parsed
       }
       // Keep the slot's other fields (TLS, difficulty, …); replace only where the pool is.
-      str(key, JSON.stringify({ ...base, url: pool.url, port: pool.port, user: pool.user, pass: pool.password }))
+      const pass = pool.password !== undefined ? { pass: pool.password } : {}
+      str(key, JSON.stringify({ ...base, url: pool.url, port: pool.port, user: pool.user, ...pass }))
     }
   }
 
@@ -142,7 +145,7 @@ function validateChange(change: SettingsChange): string | undefined {
   if (change.wifi) {
     const n = Buffer.byteLength(change.wifi.ssid, 'utf8')
     if (n < 1 || n > 32) return 'The Wi-Fi name must be 1 to 32 bytes long.'
-    if (Buffer.byteLength(change.wifi.password, 'utf8') > 63) return 'The Wi-Fi password must be at most 63 bytes long.'
+    if (Buffer.byteLength(change.wifi.password ?? '', 'utf8') > 63) return 'The Wi-Fi password must be at most 63 bytes long.'
   }
   for (const [label, pool] of [
     ['primary pool', change.primaryPool],
@@ -155,8 +158,8 @@ function validateChange(change: SettingsChange): string | undefined {
     if (!Number.isInteger(pool.port) || pool.port < 1 || pool.port > 65535)
       return `The ${label} port must be 1 to 65535.`
     if (pool.user.length === 0 || pool.user.length > 256) return `The ${label} worker name must be 1 to 256 characters.`
-    if (pool.password.length > 256) return `The ${label} password must be at most 256 characters.`
-    if ((pool.user + pool.password).includes('\u0000')) return `The ${label} worker and password must not contain NUL.`
+    if ((pool.password ?? '').length > 256) return `The ${label} password must be at most 256 characters.`
+    if ((pool.user + (pool.password ?? '')).includes('\u0000')) return `The ${label} worker and password must not contain NUL.`
   }
   return undefined
 }

@@ -1,0 +1,81 @@
+import { useEffect } from 'react'
+import type { MessageKey } from './i18n'
+import { PlaceholderPage } from './pages/PlaceholderPage'
+import { SettingsPage } from './pages/SettingsPage'
+import { SystemPage } from './pages/SystemPage'
+import { navigate, ROUTES, type Route, useApp, useT } from './store'
+import { applyTheme } from './theme'
+
+const PLACEHOLDERS: Partial<Record<Route, MessageKey>> = {
+  fleet: 'placeholder.fleet',
+  pools: 'placeholder.pools',
+  shares: 'placeholder.shares',
+  alerts: 'placeholder.alerts',
+}
+
+function ConnectionBanner() {
+  const t = useT()
+  const c = useApp((s) => s.connection)
+  if (c.status === 'up') return null
+  return (
+    <div className={`banner ${c.status}`} role="status" aria-live="polite" data-testid="connection-banner">
+      {c.status === 'connecting' ? t('conn.connecting') : t('conn.down', { reason: c.reason })}
+    </div>
+  )
+}
+
+export function App() {
+  const t = useT()
+  const route = useApp((s) => s.route)
+  const theme = useApp((s) => s.theme)
+  const language = useApp((s) => s.language)
+  const connection = useApp((s) => s.connection)
+  useEffect(() => applyTheme(theme), [theme])
+  useEffect(() => {
+    document.documentElement.lang = language
+  }, [language])
+  const placeholder = PLACEHOLDERS[route]
+  return (
+    <div className="shell">
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            ⛏
+          </span>
+          <span>{t('app.name')}</span>
+          <span className="tagline">{t('app.tagline')}</span>
+        </div>
+        <span className={`dot ${connection.status}`} data-testid="connection-state">
+          {connection.status === 'up' ? t('conn.up') : connection.status === 'connecting' ? t('conn.connecting') : '—'}
+        </span>
+      </header>
+      <nav aria-label={t('nav.label')} className="side">
+        <ul>
+          {ROUTES.map((r) => (
+            <li key={r}>
+              <a
+                href={`#/${r}`}
+                aria-current={route === r ? 'page' : undefined}
+                onClick={(e) => {
+                  e.preventDefault()
+                  navigate(r)
+                }}
+              >
+                {t(`nav.${r}`)}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main id="main" tabIndex={-1}>
+        <ConnectionBanner />
+        {route === 'system' ? <SystemPage /> : null}
+        {route === 'settings' ? <SettingsPage /> : null}
+        {placeholder ? <PlaceholderPage title={`nav.${route}` as MessageKey} body={placeholder} /> : null}
+      </main>
+    </div>
+  )
+}
