@@ -1,3 +1,4 @@
+import { devicesModule } from './devices/module'
 import type { CoreModuleDef } from './module'
 
 /**
@@ -5,4 +6,4 @@ import type { CoreModuleDef } from './module'
  * `src/core/<name>/module.ts` exporting a CoreModuleDef, its contract part in
  * `src/shared/contract/<name>.ts`, and list both here and in `src/shared/contract/index.ts`.
  */
-export const MODULES: CoreModuleDef[] = []
+export const MODULES: CoreModuleDef[] = [devicesModule]

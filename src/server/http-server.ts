@@ -65,7 +65,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
     })
     res.end(data)
   }
-  const fail = (res: ServerResponse, e: AppError): void => json(res, STATUS[e.code], { error: e })
+  const fail = (res: ServerResponse, e: AppError, status = STATUS[e.code]): void => json(res, status, { error: e })
 
   /** Returns an error when the request may not proceed. */
   const gate = (req: IncomingMessage): AppError | undefined => {
@@ -92,29 +92,36 @@ export async function startHttpServer(o: HttpServerOptions): Promise<RunningHttp
     new Promise((resolve, reject) => {
       const chunks: Buffer[] = []
       let size = 0
+      let over = false
       req.on('data', (c: Buffer) => {
+        if (over) return
         size += c.length
         if (size > maxBody) {
+          // Answer now and drop the connection once the answer is out; the rest is never buffered.
+          over = true
+          chunks.length = 0
           resolve('too-large')
-          req.destroy()
           return
         }
         chunks.push(c)
       })
-      req.on('end', () => resolve(Buffer.concat(chunks)))
+      req.on('end', () => {
+        if (!over) resolve(Buffer.concat(chunks))
+      })
       req.on('error', reject)
     })
 
   const handleApi = async (req: IncomingMessage, res: ServerResponse, method: string): Promise<void> => {
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST')
-      fail(res, { code: 'BAD_REQUEST', message: `Use POST /api/${method} with a JSON body.` })
-      res.statusCode = 405
-      return
+      return fail(res, { code: 'BAD_REQUEST', message: `Use POST /api/${method} with a JSON body.` }, 405)
     }
     const body = await readBody(req)
-    if (body === 'too-large')
+    if (body === 'too-large') {
+      res.setHeader('Connection', 'close')
+      res.on('finish', () => req.destroy())
       return fail(res, { code: 'BAD_REQUEST', message: `The request body is larger than ${maxBody} bytes.` })
+    }
     let params: unknown = {}
     const text = body.toString('utf8').trim()
     if (text.length > 0) {

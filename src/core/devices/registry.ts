@@ -13,7 +13,7 @@ import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
 import { deviceErr } from './device-error'
 import { type HttpResponse, httpRequest } from './http-client'
-import type { DeviceEndpoint, DeviceIdentity, DeviceResult, DriverOptions, MinerDriver, Vendor } from './types'
+import type { DeviceCredentials, DeviceEndpoint, DeviceIdentity, DeviceResult, DriverOptions, MinerDriver, Vendor } from './types'
 
 /** A vendor signature seen by a probe, including vendors we recognise but do not drive. */
 export type DetectedKind =
@@ -137,20 +137,28 @@ const CGMINER_FAMILY: ReadonlySet<DetectedKind> = new Set([
   'marathon',
 ])
 
+export interface IdentifyOptions extends DriverOptions {
+  /** Per-vendor credentials (the owner's settings); overrides `credentials` for that vendor. */
+  credentialsFor?: (vendor: Vendor) => Promise<DeviceCredentials | undefined>
+}
+
 /**
  * Identifies the device at an endpoint and returns a driver for it. An error value means the
  * endpoint answered nothing we recognise (the caller reports it as open-but-unidentified).
  */
 export async function identifyDevice(
   endpoint: DeviceEndpoint,
-  opts: DriverOptions = {},
+  options: IdentifyOptions = {},
 ): Promise<Result<Identified, AppError>> {
-  const report = await probe(endpoint, opts)
+  const { credentialsFor, ...base } = options
+  const report = await probe(endpoint, base)
   const kind = decide(report)
   if (kind === undefined) {
     const why = report.problems.length > 0 ? report.problems.join('; ') : 'no known signature'
     return deviceErr('NOT_SUPPORTED', `Unrecognised device: ${why}`)
   }
+  const vendorCreds = credentialsFor && isVendor(kind) ? await credentialsFor(kind) : undefined
+  const opts: DriverOptions = vendorCreds ? { ...base, credentials: vendorCreds } : base
   if (kind === 'axeos' || kind === 'nerdqaxe' || kind === 'luckyminer') {
     const id = await detectAxeos(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createAxeosDriver(id.value, opts), kind }) : id

@@ -8,7 +8,7 @@
 import net from 'node:net'
 import type { AppError } from '../../shared/errors'
 import { type Identified, identifyDevice } from '../devices/registry'
-import type { DeviceCredentials, DeviceEndpoint, DeviceIdentity } from '../devices/types'
+import type { DeviceCredentials, DeviceEndpoint, DeviceIdentity, DriverCapabilities } from '../devices/types'
 
 export type PortRole = 'http' | 'rpc' | 'whatsminer-v3' | 'http-alt'
 
@@ -25,7 +25,14 @@ export const DEFAULT_SCAN_PORTS: readonly ScanPort[] = [
 ]
 
 export type ScanResult =
-  | { host: string; state: 'identified'; openPorts: number[]; identity: DeviceIdentity; kind: string }
+  | {
+      host: string
+      state: 'identified'
+      openPorts: number[]
+      identity: DeviceIdentity
+      kind: string
+      capabilities?: DriverCapabilities
+    }
   | { host: string; state: 'open-unidentified'; openPorts: number[]; reason: string }
   | { host: string; state: 'no-answer' }
   | { host: string; state: 'cancelled' }
@@ -127,7 +134,14 @@ export async function scanHosts(hosts: readonly string[], opts: ScanOptions = {}
     const id = await identify(endpoint, identifyTimeoutMs)
     if (opts.signal?.aborted) return { host, state: 'cancelled' }
     if (!id.ok) return { host, state: 'open-unidentified', openPorts, reason: id.error.message }
-    return { host, state: 'identified', openPorts, identity: id.value.identity, kind: id.value.kind }
+    return {
+      host,
+      state: 'identified',
+      openPorts,
+      identity: id.value.identity,
+      kind: id.value.kind,
+      capabilities: id.value.driver.capabilities,
+    }
   }
 
   let next = 0

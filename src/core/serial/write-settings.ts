@@ -13,9 +13,10 @@ export interface WriteSettingsOptions {
   change: SettingsChange
   /**
    * Called with the partition read from the device before anything is written. The caller stores
-   * it (by MAC) and the write only starts once this resolves: if storing fails, nothing is written.
+   * it (by MAC) and the write only starts once this resolves: if storing fails (an error result or
+   * a throw), nothing is written.
    */
-  onBackup: (backup: DeviceBackup) => Promise<void> | void
+  onBackup: (backup: DeviceBackup) => Promise<Result<unknown> | undefined> | Result<unknown> | void
   onProgress?: ProgressFn
 }
 
@@ -36,7 +37,8 @@ export async function writeSettingsOverUsb(
   if (!chip.ok) return chip
   const current = await flasher.readNvsPartition(opts.onProgress)
   if (!current.ok) return current
-  await opts.onBackup({ ...chip.value, image: Buffer.from(current.value) })
+  const stored = await storeBackup(opts.onBackup, { ...chip.value, image: Buffer.from(current.value) })
+  if (!stored.ok) return stored
   const edited = applySettingsChange(current.value, opts.change)
   if (!edited.ok) return edited
   const written = await flasher.writeNvsPartition(edited.value.image, opts.onProgress)
@@ -44,6 +46,19 @@ export async function writeSettingsOverUsb(
   const reset = await flasher.hardReset(opts.onProgress)
   if (!reset.ok) return reset
   return ok({ ...chip.value, layout: edited.value.layout, changedKeys: edited.value.changedKeys })
+}
+
+async function storeBackup(onBackup: WriteSettingsOptions['onBackup'], backup: DeviceBackup): Promise<Result<null>> {
+  try {
+    const r = await onBackup(backup)
+    if (r && !r.ok) return r
+    return ok(null)
+  } catch (e) {
+    return serialErr(
+      'BACKUP_FAILED',
+      `Could not keep a backup of the device's settings, so nothing was written: ${e instanceof Error ? e.message : String(e)}`,
+    )
+  }
 }
 
 /** Writes a backup taken by `writeSettingsOverUsb` back to the device, verifies it, and reboots. */

@@ -1,11 +1,15 @@
 /**
- * The pool's recent jobs by id (oldest first), the current tip, and the share hashes seen per job
- * for duplicate detection. Bounded by age and count; a job's share set goes with the job.
+ * The pool's recent jobs by id, the current tip, and the share hashes seen per job (duplicate
+ * detection). Jobs are grouped in generations: each new job from the work source starts one, and
+ * the per-payout variants and re-issues made from it belong to it. A generation stays submittable
+ * for `jobMaxAgeMs` after it was superseded (as stale shares after a new block — and so a block
+ * found on it is still reported); the current generation never expires, however long the node
+ * keeps us on it. `maxJobs` is a hard cap on top.
  */
 import type { Job } from '../pool/job'
 
 export interface JobBookLimits {
-  /** Jobs stay submittable (as stale after a new block) for this long. */
+  /** How long a superseded generation of jobs remains submittable. */
   jobMaxAgeMs: number
   /** Hard cap on remembered jobs. */
   maxJobs: number
@@ -13,12 +17,15 @@ export interface JobBookLimits {
 
 interface Entry {
   job: Job
-  addedMs: number
+  gen: number
   shares: Set<string> | undefined
 }
 
 export class JobBook {
+  /** Insertion order = generation order, so pruning only ever looks at the front. */
   private readonly entries = new Map<string, Entry>()
+  private readonly retiredAtMs = new Map<number, number>()
+  private gen = 0
   /** Display-order previous-block hash of the newest work; '' before any. */
   tipPrevHash = ''
 
@@ -28,14 +35,29 @@ export class JobBook {
     return this.entries.size
   }
 
-  /** Remembers a job (no-op for a known id) and forgets the oldest beyond the limits. */
+  /** A new job from the work source: it starts a generation and sets the tip. */
+  addCurrent(job: Job, nowMs: number): void {
+    if (this.entries.has(job.id)) return
+    this.retiredAtMs.set(this.gen, nowMs)
+    this.gen++
+    this.tipPrevHash = job.prevHashHex
+    this.add(job, nowMs)
+  }
+
+  /** A job derived from the current one (payout variant, re-issue); no-op for a known id. */
   add(job: Job, nowMs: number): void {
     if (this.entries.has(job.id)) return
-    this.entries.set(job.id, { job, addedMs: nowMs, shares: undefined })
+    this.entries.set(job.id, { job, gen: this.gen, shares: undefined })
     for (const [id, e] of this.entries) {
-      if (this.entries.size <= this.limits.maxJobs && nowMs - e.addedMs <= this.limits.jobMaxAgeMs) break
-      if (e.job === job) break
+      const retired = this.retiredAtMs.get(e.gen)
+      const expired = e.gen !== this.gen && retired !== undefined && nowMs - retired > this.limits.jobMaxAgeMs
+      if ((!expired && this.entries.size <= this.limits.maxJobs) || e.job === job) break
       this.entries.delete(id)
+    }
+    for (const g of this.retiredAtMs.keys()) {
+      const first = this.entries.values().next().value
+      if (first === undefined || g >= first.gen) break
+      this.retiredAtMs.delete(g)
     }
   }
 

@@ -163,6 +163,8 @@ interface Conn {
   session: Session
   closed: boolean
   badLines: number
+  /** Replies gathered while one inbound chunk is processed; undefined outside a chunk. */
+  batch: string | undefined
 }
 
 export class StratumServer {
@@ -183,6 +185,7 @@ export class StratumServer {
   private tickCount = 0
   private closing = false
   private blocksFound = 0
+  private warnedVariants = false
 
   constructor(opts: StratumServerOptions) {
     this.opts = opts
@@ -218,8 +221,7 @@ export class StratumServer {
     this.unsubscribe = this.opts.work.onJob((job, clean) => this.broadcast(job, clean))
     const current = this.opts.work.current()
     if (current && this.acceptableJob(current)) {
-      this.book.tipPrevHash = current.prevHashHex
-      this.book.add(current, Date.now())
+      this.book.addCurrent(current, Date.now())
     }
     const host = this.opts.host ?? '0.0.0.0'
     this.plain = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 45_000 }, (s) =>
@@ -365,7 +367,7 @@ export class StratumServer {
     this.perIp.set(ip, fromIp + 1)
     socket.setNoDelay(true)
     const id = this.nextConnId++
-    const conn = { id, socket, ip, transport, closed: false, badLines: 0 } as Conn
+    const conn = { id, socket, ip, transport, closed: false, badLines: 0, batch: undefined } as Conn
     conn.decoder = new LineDecoder({ maxLineBytes: this.limits.maxLineBytes })
     conn.session = new Session(this.sessionCfg, this.hostFor(conn), {
       id,
@@ -382,8 +384,8 @@ export class StratumServer {
   private onData(conn: Conn, chunk: Buffer): void {
     if (conn.closed) return
     const now = Date.now()
-    // Replies to pipelined lines of one chunk leave in one write.
-    conn.socket.cork()
+    // Replies to all lines of one chunk leave in one write (one syscall, no writev).
+    conn.batch = ''
     try {
       conn.decoder.push(chunk, (item) => this.onItem(conn, item, now))
     } catch (e) {
@@ -395,7 +397,22 @@ export class StratumServer {
       })
       this.closeConn(conn, 'internal error', 'error', 'now')
     } finally {
-      conn.socket.uncork()
+      this.flushBatch(conn)
+    }
+  }
+
+  private flushBatch(conn: Conn): void {
+    const out = conn.batch
+    conn.batch = undefined
+    if (out === undefined || out === '' || conn.socket.destroyed) return
+    conn.socket.write(out)
+    if (!conn.closed && conn.socket.writableLength > this.limits.maxWriteBufferBytes) {
+      this.closeConn(
+        conn,
+        `client is not reading (${conn.socket.writableLength} bytes queued, limit ${this.limits.maxWriteBufferBytes})`,
+        'warn',
+        'now',
+      )
     }
   }
 
@@ -442,6 +459,10 @@ export class StratumServer {
 
   private write(conn: Conn, line: string): void {
     if (conn.closed) return
+    if (conn.batch !== undefined) {
+      conn.batch += line
+      return
+    }
     conn.socket.write(line)
     if (conn.socket.writableLength > this.limits.maxWriteBufferBytes) {
       this.closeConn(
@@ -467,10 +488,12 @@ export class StratumServer {
       worker: conn.session.workers[0],
     })
     if (mode === 'flush') {
+      this.flushBatch(conn)
       conn.socket.pause()
       conn.socket.end()
       setTimeout(() => conn.socket.destroy(), 2000).unref()
     } else {
+      conn.batch = undefined
       conn.socket.destroy()
     }
   }
@@ -495,7 +518,7 @@ export class StratumServer {
       currentJob: (payoutScript) => {
         const base = this.opts.work.current()
         if (!base || !this.acceptableJob(base)) return undefined
-        book.add(base, Date.now())
+        if (!book.get(base.id)) book.addCurrent(base, Date.now())
         return this.variantFor(base, payoutScript)
       },
       lookupJob: (id) => book.get(id),
@@ -554,7 +577,15 @@ export class StratumServer {
   private variantFor(job: Job, payoutScript: Uint8Array | undefined): Job {
     if (payoutScript === undefined || this.sessionCfg.payoutMode !== 'miner') return job
     const v = this.opts.work.jobForPayout?.(job, payoutScript)
-    if (!v) return job
+    if (!v) {
+      if (!this.warnedVariants) {
+        this.warnedVariants = true
+        this.log.warn("the work source gave no job for a miner's payout address; paying the pool's address instead", {
+          jobId: job.id,
+        })
+      }
+      return job
+    }
     if (v !== job) this.book.add(v, Date.now())
     return v
   }
@@ -563,8 +594,7 @@ export class StratumServer {
   private broadcast(job: Job, clean: boolean): void {
     if (this.closing || !this.acceptableJob(job)) return
     const now = Date.now()
-    this.book.tipPrevHash = job.prevHashHex
-    this.book.add(job, now)
+    this.book.addCurrent(job, now)
     for (const c of this.conns.values()) {
       if (c.closed || !c.session.ready) continue
       try {

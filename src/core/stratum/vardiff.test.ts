@@ -193,6 +193,11 @@ describe('vardiff rules', () => {
     const v = new Vardiff(cfg)
     v.setUserAgent('bosminer/23.08')
     expect(v.difficulty).toBe(65536)
+    // A difficulty the miner asked for (d=N before the subscribe) wins over the user-agent table.
+    const asked = new Vardiff(cfg)
+    asked.request(300, 0)
+    asked.setUserAgent('bmminer/2.0.0')
+    expect(asked.difficulty).toBe(300)
   })
 
   it('rejects configurations that make no sense', () => {

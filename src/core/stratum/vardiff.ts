@@ -104,6 +104,7 @@ export class Vardiff {
   private lastChangeMs = -1
   private sharesSinceChange = 0
   private networkDifficulty = Number.POSITIVE_INFINITY
+  private requested = false
   /** Decay window in seconds: at least 40 target intervals so a steady estimate rests on ~40 shares. */
   private readonly tauS: number
 
@@ -116,9 +117,12 @@ export class Vardiff {
     this.difficulty = this.clamp(startFor(cfg, userAgent))
   }
 
-  /** Re-picks the start difficulty from the user agent, before the miner has any work. */
+  /**
+   * Re-picks the start difficulty from the user agent, before the miner has any work and unless
+   * the miner already asked for a difficulty (password `d=N` may arrive before the subscribe).
+   */
   setUserAgent(userAgent: string): void {
-    if (this.startMs < 0) this.difficulty = this.clamp(startFor(this.cfg, userAgent))
+    if (this.startMs < 0 && !this.requested) this.difficulty = this.clamp(startFor(this.cfg, userAgent))
   }
 
   /**
@@ -128,6 +132,7 @@ export class Vardiff {
    */
   request(difficulty: number, nowMs: number, asFloor = this.cfg.suggestIsFloor): number {
     if (!(Number.isFinite(difficulty) && difficulty > 0)) return this.difficulty
+    this.requested = true
     if (asFloor) this.floor = Math.min(this.cfg.maxDifficulty, Math.max(this.cfg.minDifficulty, difficulty))
     this.difficulty = this.clamp(difficulty)
     this.markChange(nowMs)

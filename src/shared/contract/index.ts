@@ -1,5 +1,6 @@
 import type { z } from 'zod'
 import type { MethodSpec, TopicSpec } from '../contract-kit'
+import { devicesContract } from './devices'
 import { systemContract } from './system'
 
 /**
@@ -10,6 +11,7 @@ import { systemContract } from './system'
  */
 export const contract = {
   ...systemContract,
+  ...devicesContract,
 } as const satisfies Record<string, MethodSpec | TopicSpec>
 
 export type Contract = typeof contract
