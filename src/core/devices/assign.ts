@@ -6,12 +6,18 @@
 import type { z } from 'zod'
 import type { AssignOutcome, AssignPreviewRow } from '../../shared/contract/devices'
 import { type AppError, appError, err, ok, type Result } from '../../shared/errors'
-import { type BulkOptions, type BulkOutcome, type BulkTarget, applyPoolsInBatches } from './bulk-apply'
+import { applyPoolsInBatches, type BulkOptions, type BulkOutcome, type BulkTarget } from './bulk-apply'
 import { parsePoolUrl } from './pool-url'
 import type { DeviceRecord } from './repo'
 import type { MinerDriver, PoolTarget, Vendor } from './types'
 import { hasControlChars } from './untrusted-text'
-import { BRAIINS_POOL_RULES, GENERIC_RULES, type PreviewDevice, previewWorkerNames, type WorkerRules } from './worker-names'
+import {
+  BRAIINS_POOL_RULES,
+  GENERIC_RULES,
+  type PreviewDevice,
+  previewWorkerNames,
+  type WorkerRules,
+} from './worker-names'
 
 export type PreviewRow = z.infer<typeof AssignPreviewRow>
 export type Outcome = z.infer<typeof AssignOutcome>
@@ -64,12 +70,7 @@ export function previewAssign(devices: readonly DeviceRecord[], req: AssignReque
     slot: d.location.slot,
     ...(d.vendor ? { vendor: d.vendor as Vendor } : {}),
   }))
-  const preview = previewWorkerNames(
-    rows,
-    req.workerTemplate,
-    req.account,
-    rulesFor(req.pools.map((p) => p.url)),
-  )
+  const preview = previewWorkerNames(rows, req.workerTemplate, req.account, rulesFor(req.pools.map((p) => p.url)))
   if (!preview.ok) return preview
   return ok(
     preview.value.map((r, i) => {

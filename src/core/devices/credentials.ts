@@ -49,7 +49,13 @@ export class CredentialStore {
   #load(): void {
     const rows = this.#db
       .prepare('SELECT vendor, range_text, username, secret_ref, updated_at_ms FROM device_credentials')
-      .all() as Array<{ vendor: Vendor; range_text: string; username: string; secret_ref: string; updated_at_ms: number }>
+      .all() as Array<{
+      vendor: Vendor
+      range_text: string
+      username: string
+      secret_ref: string
+      updated_at_ms: number
+    }>
     this.#entries = rows.map((r) => ({
       vendor: r.vendor,
       range: r.range_text,

@@ -98,4 +98,3 @@ export function findMatch<T extends Keyed>(
 function sameVendorOrUnknown(a: IdentityFields, b: IdentityFields): boolean {
   return a.vendor === null || b.vendor === null || a.vendor === b.vendor
 }
-

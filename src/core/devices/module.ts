@@ -162,9 +162,14 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
         noteMinerConnected: (c) => {
           const m = matchConnectedMiner(repo, c, o.passive)
           if (m.matched && m.created)
-            ctx.events.append('info', 'devices', 'A miner not seen before connected; scan its address to identify it.', {
-              deviceId: m.deviceId,
-            })
+            ctx.events.append(
+              'info',
+              'devices',
+              'A miner not seen before connected; scan its address to identify it.',
+              {
+                deviceId: m.deviceId,
+              },
+            )
           return m
         },
       }
@@ -179,7 +184,10 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
         'devices.list': (p) => ({
           devices: repo
             .list()
-            .filter((d) => (p.tag === undefined || d.tags.includes(p.tag)) && (p.site === undefined || d.location.site === p.site))
+            .filter(
+              (d) =>
+                (p.tag === undefined || d.tags.includes(p.tag)) && (p.site === undefined || d.location.site === p.site),
+            )
             .map(view),
         }),
         'devices.get': (p) => view(mustGet(p.id)),
@@ -199,7 +207,8 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
           const r = repo.update(
             p.id,
             (d) => {
-              for (const k of ['site', 'rack', 'row', 'slot'] as const) if (p[k] !== undefined) d.location[k] = p[k] ?? null
+              for (const k of ['site', 'rack', 'row', 'slot'] as const)
+                if (p[k] !== undefined) d.location[k] = p[k] ?? null
             },
             { action: 'set-location', message: 'Location changed' },
           )
@@ -233,14 +242,24 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
           locateTimers.delete(rec.id)
           if (!p.on && mode === 'timed') return { on: false, mode, untilMs: null }
           const r = await driver.locate(p.on)
-          repo.logAction(rec.id, 'locate', r.ok ? 'ok' : 'failed', r.ok ? (p.on ? 'Locate on' : 'Locate off') : r.error.message)
+          repo.logAction(
+            rec.id,
+            'locate',
+            r.ok ? 'ok' : 'failed',
+            r.ok ? (p.on ? 'Locate on' : 'Locate off') : r.error.message,
+          )
           if (!r.ok) return fail(r.error)
           if (mode === 'timed' || !p.on) return { on: p.on, mode, untilMs: null }
           const durationMs = (p.durationS ?? o.locateDefaultS ?? 120) * 1000
           const timer = setTimeout(() => {
             locateTimers.delete(rec.id)
             void driver.locate(false).then((off) => {
-              repo.logAction(rec.id, 'locate', off.ok ? 'ok' : 'failed', off.ok ? 'Locate off (timer)' : off.error.message)
+              repo.logAction(
+                rec.id,
+                'locate',
+                off.ok ? 'ok' : 'failed',
+                off.ok ? 'Locate off (timer)' : off.error.message,
+              )
             })
           }, durationMs)
           timer.unref?.()

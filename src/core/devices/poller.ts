@@ -49,8 +49,7 @@ function offsetOf(id: string, intervalMs: number): number {
 
 function hottest(s: DeviceStatus): number | null {
   let t: number | null = null
-  for (const b of s.boards)
-    for (const v of [b.chipTempC, b.boardTempC]) if (v !== null && (t === null || v > t)) t = v
+  for (const b of s.boards) for (const v of [b.chipTempC, b.boardTempC]) if (v !== null && (t === null || v > t)) t = v
   return t
 }
 

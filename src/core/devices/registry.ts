@@ -13,7 +13,15 @@ import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
 import { deviceErr } from './device-error'
 import { type HttpResponse, httpRequest } from './http-client'
-import type { DeviceCredentials, DeviceEndpoint, DeviceIdentity, DeviceResult, DriverOptions, MinerDriver, Vendor } from './types'
+import type {
+  DeviceCredentials,
+  DeviceEndpoint,
+  DeviceIdentity,
+  DeviceResult,
+  DriverOptions,
+  MinerDriver,
+  Vendor,
+} from './types'
 
 /** A vendor signature seen by a probe, including vendors we recognise but do not drive. */
 export type DetectedKind =

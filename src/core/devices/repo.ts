@@ -406,7 +406,14 @@ export class DeviceRepo {
     const cur = this.#byId.get(id)
     if (!cur) return false
     const cameBack = cur.online === false
-    const next: DeviceRecord = { ...cur, status, online: true, offlineSinceMs: null, lastError: null, lastSeenMs: nowMs }
+    const next: DeviceRecord = {
+      ...cur,
+      status,
+      online: true,
+      offlineSinceMs: null,
+      lastError: null,
+      lastSeenMs: nowMs,
+    }
     this.#save(next)
     if (cameBack) this.#appendAction(id, 'online', 'info', 'The device answers again')
     this.#emit(id)
@@ -433,7 +440,12 @@ export class DeviceRepo {
   notePassive(id: string, worker: string | null, userAgent: string | null, nowMs = Date.now()): void {
     const cur = this.#byId.get(id)
     if (!cur) return
-    this.#save({ ...cur, worker: cap(worker) ?? cur.worker, userAgent: cap(userAgent) ?? cur.userAgent, lastSeenMs: nowMs })
+    this.#save({
+      ...cur,
+      worker: cap(worker) ?? cur.worker,
+      userAgent: cap(userAgent) ?? cur.userAgent,
+      lastSeenMs: nowMs,
+    })
     this.#emit(id)
   }
 

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto'
 import os from 'node:os'
 import type { ScanFrame } from '../../shared/contract/devices'
 import { type AppError, appError, err, ok, type Result } from '../../shared/errors'
-import type { Logger } from '../logger'
 import { type IdentifyOptions, identifyDevice } from '../devices/registry'
 import type { DeviceRepo } from '../devices/repo'
 import { sanitizeForLog } from '../devices/untrusted-text'
+import type { Logger } from '../logger'
 import { DEFAULT_MAX_ADDRESSES, intToIp, ipToInt, parseTargets } from './ip-range'
 import { DEFAULT_SCAN_PORTS, type ScanPort, type ScanProgress, type ScanResult, scanHosts } from './scan'
 
@@ -88,7 +88,8 @@ export class ScanSession {
     rangesText: string | undefined,
     ports: readonly ScanPort[] = DEFAULT_SCAN_PORTS,
   ): Result<{ scanId: string; ranges: string[]; total: number }, AppError> {
-    if (this.#current) return err(appError('CONFLICT', 'A scan is already running; cancel it or wait for it to finish.'))
+    if (this.#current)
+      return err(appError('CONFLICT', 'A scan is already running; cancel it or wait for it to finish.'))
     const ranges =
       rangesText !== undefined && rangesText.trim() !== ''
         ? rangesText
@@ -158,8 +159,9 @@ export class ScanSession {
         kind: r.kind,
         model: id.model,
         firmware: id.firmware,
-        httpPort: id.endpoint.httpPort ?? null,
-        rpcPort: id.endpoint.rpcPort ?? null,
+        // Only the ports that answered: the scan points closed roles at an open port to fail fast.
+        httpPort: (r.answered ?? id.endpoint).httpPort ?? null,
+        rpcPort: (r.answered ?? id.endpoint).rpcPort ?? null,
         capabilities: r.capabilities ?? null,
         source: 'scan',
       })

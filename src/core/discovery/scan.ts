@@ -32,6 +32,8 @@ export type ScanResult =
       identity: DeviceIdentity
       kind: string
       capabilities?: DriverCapabilities
+      /** The ports that answered, by role (the identity's endpoint may point a closed role at an open port). */
+      answered?: DeviceEndpoint
     }
   | { host: string; state: 'open-unidentified'; openPorts: number[]; reason: string }
   | { host: string; state: 'no-answer' }
@@ -125,7 +127,8 @@ export async function scanHosts(hosts: readonly string[], opts: ScanOptions = {}
     if (opts.signal?.aborted) return { host, state: 'cancelled' }
     if (open.length === 0) return { host, state: 'no-answer' }
     const openPorts = open.map((p) => p.port)
-    const endpoint = endpointFor(host, open)
+    const answered = endpointFor(host, open)
+    const endpoint = { ...answered }
     if (endpoint.httpPort === undefined && endpoint.rpcPort === undefined)
       return { host, state: 'open-unidentified', openPorts, reason: 'Only ports without a driver are open' }
     // Closed roles point at the default ports; make them unreachable-fast by using the open ones only.
@@ -141,6 +144,7 @@ export async function scanHosts(hosts: readonly string[], opts: ScanOptions = {}
       identity: id.value.identity,
       kind: id.value.kind,
       capabilities: id.value.driver.capabilities,
+      answered,
     }
   }
 

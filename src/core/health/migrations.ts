@@ -17,6 +17,7 @@ import type { Migration } from '../store/migrations'
  * - `health_alerts` is the in-app alert centre: one row per incident (fired → recovered), plus
  *   instant events (block found, new device).
  * - `health_rules` and `health_channels` keep the owner's edits; secrets live in `secrets`.
+ * - `health_meta` holds small flags (rules seeded once, so a deleted default stays deleted).
  */
 export const HEALTH_MIGRATIONS: Migration[] = [
   {
@@ -50,6 +51,7 @@ export const HEALTH_MIGRATIONS: Migration[] = [
       CREATE INDEX health_alerts_open ON health_alerts (rule_id, subject_kind, subject_id) WHERE recovered_at_ms IS NULL AND instant = 0;
       CREATE TABLE health_rules (id TEXT PRIMARY KEY, rule_json TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);
       CREATE TABLE health_channels (id TEXT PRIMARY KEY, config_json TEXT NOT NULL, updated_at_ms INTEGER NOT NULL);
+      CREATE TABLE health_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     `,
   },
 ]

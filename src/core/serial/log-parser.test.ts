@@ -51,3 +51,12 @@ describe('MinerLogScanner', () => {
     expect(r.lines[0]?.length).toBeLessThanOrEqual(16)
   })
 })
+
+describe('MinerLogScanner limits', () => {
+  it('cuts an over-long line to its head, even when it arrives in many chunks', () => {
+    const s = new MinerLogScanner(16)
+    expect(s.push('I (1) tag: ').lines).toEqual([])
+    for (let i = 0; i < 100; i++) expect(s.push('AAAAAAAAAA').lines).toEqual([])
+    expect(s.push('\r\nnext\n').lines).toEqual(['I (1) tag: AAAAA', 'next'])
+  })
+})

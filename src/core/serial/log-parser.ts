@@ -73,7 +73,8 @@ export class MinerLogScanner {
   push(chunk: Buffer | string): { lines: string[]; events: MinerLogEvent[] } {
     const text = this.partial + (typeof chunk === 'string' ? chunk : chunk.toString('latin1'))
     const parts = text.split('\n')
-    this.partial = (parts.pop() ?? '').slice(-this.maxLineChars)
+    // Keep the head of an over-long line: it holds the level, timestamp and tag.
+    this.partial = (parts.pop() ?? '').slice(0, this.maxLineChars)
     const lines = parts.map((l) => l.replace(/\r$/, '').slice(0, this.maxLineChars))
     const events: MinerLogEvent[] = []
     for (const l of lines) {

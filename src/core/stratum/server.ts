@@ -457,13 +457,18 @@ export class StratumServer {
     }
   }
 
-  private write(conn: Conn, line: string): void {
+  private write(conn: Conn, data: string | Buffer): void {
     if (conn.closed) return
     if (conn.batch !== undefined) {
-      conn.batch += line
-      return
+      if (typeof data === 'string') {
+        conn.batch += data
+        return
+      }
+      // A shared Buffer (a notify line) goes out as is, after what was gathered before it.
+      if (conn.batch !== '') conn.socket.write(conn.batch)
+      conn.batch = ''
     }
-    conn.socket.write(line)
+    conn.socket.write(data)
     if (conn.socket.writableLength > this.limits.maxWriteBufferBytes) {
       this.closeConn(
         conn,
@@ -513,7 +518,7 @@ export class StratumServer {
     const book = this.book
     return {
       logger: this.log,
-      write: (line) => this.write(conn, line),
+      write: (data) => this.write(conn, data),
       close: (reason) => this.closeConn(conn, reason, 'warn', 'flush'),
       currentJob: (payoutScript) => {
         const base = this.opts.work.current()

@@ -114,8 +114,8 @@ export interface BlockFinder {
 /** What a session needs from the server. All calls are synchronous. */
 export interface SessionHost {
   readonly logger: Logger
-  /** Queue a complete line for the socket. */
-  write(line: string): void
+  /** Queue complete line(s) for the socket; a Buffer is shared between connections, never mutated. */
+  write(data: string | Buffer): void
   /** Close the connection (the server logs `reason`). */
   close(reason: string): void
   /** Newest job for this payout (undefined before the first template). */
@@ -434,7 +434,7 @@ export class Session {
       const oldest = this.sent.keys().next().value
       if (oldest !== undefined) this.sent.delete(oldest)
     }
-    this.host.write(job.notifyLine(clean))
+    this.host.write(notifyBytes(job, clean))
     this.lastNotifyMs = nowMs
     if (!this.sentFirstJob) {
       this.sentFirstJob = true
@@ -465,7 +465,7 @@ export class Session {
       this.sendJob(job, false, nowMs)
       return
     }
-    this.host.write(job.notifyLine(false))
+    this.host.write(notifyBytes(job, false))
     this.lastNotifyMs = nowMs
   }
 
@@ -725,6 +725,26 @@ export class Session {
       hashrateHs: this.vardiff.hashrateHs(nowMs),
     }
   }
+}
+
+const notifyCache = new WeakMap<Job, { clean?: Buffer; dirty?: Buffer }>()
+
+/**
+ * The job's notify line as UTF-8 bytes, encoded once per job and shared by every connection:
+ * writing the same string to 5,000 sockets would re-encode it 5,000 times.
+ */
+export function notifyBytes(job: Job, clean: boolean): Buffer {
+  let e = notifyCache.get(job)
+  if (e === undefined) {
+    e = {}
+    notifyCache.set(job, e)
+  }
+  if (clean) {
+    e.clean ??= Buffer.from(job.notifyLine(true))
+    return e.clean
+  }
+  e.dirty ??= Buffer.from(job.notifyLine(false))
+  return e.dirty
 }
 
 function encodeAuthorizeRefused(id: RpcId, message: string): string {

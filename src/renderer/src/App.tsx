@@ -42,9 +42,7 @@ export function App() {
       </a>
       <header className="top">
         <div className="brand">
-          <span className="logo" aria-hidden="true">
-            ⛏
-          </span>
+          <img className="logo" src="./favicon.png" alt="" />
           <span>{t('app.name')}</span>
           <span className="tagline">{t('app.tagline')}</span>
         </div>

@@ -379,8 +379,10 @@ export class AlertEngine {
         }
       }
       case 'no-accepted-share': {
-        if (d.reachable === false) return { cond: false }
-        const from = Math.max(d.lastAcceptedMs ?? 0, this.startedAtMs, d.firstSeenMs, d.backOnlineMs ?? 0)
+        // Offline has its own rule; while offline this one waits, and the silence restarts when it returns.
+        if (d.reachable === false) return { cond: undefined }
+        const last = d.lastAcceptedMs ?? 0
+        const from = Math.max(last, this.startedAtMs, d.firstSeenMs, d.backOnlineMs ?? 0)
         const silentMs = now - from
         return {
           cond: silentMs >= rule.forMs,
@@ -389,7 +391,14 @@ export class AlertEngine {
             message: `${n} is reachable but no accepted share has arrived for ${formatDuration(silentMs)}. Check its pool settings and the pool's log.`,
             data: { silentForMs: silentMs, lastAcceptedAtMs: d.lastAcceptedMs ?? null },
           }),
-          recovered: () => ({ title: `${n} is finding shares again`, message: `${n} submitted an accepted share.`, data: {} }),
+          recovered: () =>
+            from === last
+              ? { title: `${n} is finding shares again`, message: `${n} submitted an accepted share.`, data: {} }
+              : {
+                  title: `${n} is back online`,
+                  message: `${n} came back online; Hashyard is watching for its shares again.`,
+                  data: {},
+                },
         }
       }
       case 'hashrate-low': {
@@ -549,7 +558,8 @@ export class AlertEngine {
     if (st?.phase === 'firing') return []
     const pending = st ?? { phase: 'pending' as const, ruleId: rule.id, subject: { kind: subject.kind, id: subject.id }, sinceMs: now }
     if (!st) this.#incidents.set(key, pending)
-    const forMs = 'forMs' in rule ? rule.forMs : 0
+    // no-accepted-share measures its silence itself; debouncing it again would double the wait.
+    const forMs = rule.type !== 'no-accepted-share' && 'forMs' in rule ? rule.forMs : 0
     if (now - pending.sinceMs < forMs) return []
     const notified = this.#limiter.tryTake(`${subject.kind}\u0000${subject.id}`, now)
     const incidentId = this.#newId()

@@ -32,6 +32,10 @@ export const en = {
   'system.secrets.os-keystore': 'encrypted with the OS keyring',
   'system.secrets.file-0600': 'file readable only by your user',
   'system.secrets.memory': 'memory only',
+  'system.secrets.warn.os-keystore': 'The OS keyring is in use.',
+  'system.secrets.warn.file-0600':
+    'Device and pool passwords are stored unencrypted in the data folder, which only your user account can read. The desktop app with an OS keyring encrypts them.',
+  'system.secrets.warn.memory': 'Passwords are kept in memory only and are lost when Hashyard stops.',
   'system.ports': 'Listening ports',
   'system.ports.none': 'No listeners yet.',
   'system.ports.name': 'Service',

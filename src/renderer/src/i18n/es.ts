@@ -33,6 +33,10 @@ export const es: Catalog = {
   'system.secrets.os-keystore': 'cifradas con el llavero del sistema',
   'system.secrets.file-0600': 'archivo legible solo por tu usuario',
   'system.secrets.memory': 'solo en memoria',
+  'system.secrets.warn.os-keystore': 'Se usa el llavero del sistema.',
+  'system.secrets.warn.file-0600':
+    'Las contraseñas de equipos y pools se guardan sin cifrar en la carpeta de datos, que solo tu usuario puede leer. La aplicación de escritorio con un llavero del sistema las cifra.',
+  'system.secrets.warn.memory': 'Las contraseñas solo se guardan en memoria y se pierden cuando Hashyard se detiene.',
   'system.ports': 'Puertos a la escucha',
   'system.ports.none': 'Todavía no hay servicios a la escucha.',
   'system.ports.name': 'Servicio',

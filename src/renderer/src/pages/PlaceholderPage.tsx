@@ -7,7 +7,7 @@ export function PlaceholderPage({ title, body }: { title: MessageKey; body: Mess
   return (
     <section aria-labelledby="ph-title" className="page">
       <h1 id="ph-title">{t(title)}</h1>
-      <div className="card placeholder">
+      <div className="card placeholder" data-testid="placeholder">
         <h2>{t('placeholder.notYet')}</h2>
         <p>{t(body)}</p>
       </div>

@@ -41,7 +41,9 @@ export function SystemPage() {
             <dt>{t('system.secrets')}</dt>
             <dd>
               {status ? t(`system.secrets.${status.secrets.protection}`) : '…'}
-              {status?.secrets.warning ? <p className="warning">{status.secrets.warning}</p> : null}
+              {status?.secrets.warning ? (
+                <p className="warning">{t(`system.secrets.warn.${status.secrets.protection}`)}</p>
+              ) : null}
             </dd>
           </dl>
         </section>

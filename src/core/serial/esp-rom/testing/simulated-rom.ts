@@ -118,6 +118,11 @@ export class SimulatedEspRom {
     for (const h of this.unplugHooks.splice(0)) h()
   }
 
+  /** Makes the running firmware print one log line (to test what the monitor shows). */
+  firmwareSays(line: string): void {
+    if (this.mode === 'firmware') this.text(`${line}\r\n`)
+  }
+
   get currentMode(): Mode {
     return this.mode
   }
