@@ -18,7 +18,8 @@ function newestMtime(dir) {
 }
 
 const wantsHelp = process.argv.includes('--help') || process.argv.includes('-h')
-const stale = !built.every(existsSync) || newestMtime(join(root, 'src')) > Math.min(...built.map((f) => statSync(f).mtimeMs))
+const stale =
+  !built.every(existsSync) || newestMtime(join(root, 'src')) > Math.min(...built.map((f) => statSync(f).mtimeMs))
 if (stale && !wantsHelp) {
   process.stdout.write('Building Hashyard (sources changed since the last build)…\n')
   const r = spawnSync(process.execPath, [join(root, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {

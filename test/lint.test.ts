@@ -39,7 +39,10 @@ describe('layer rules (biome noRestrictedImports)', () => {
   })
 
   it('fails when src/shared imports Node built-ins', () => {
-    const r = lintProbe('src/shared/zz-lint-probe.ts', "import { createHash } from 'node:crypto'\nexport const h = createHash\n")
+    const r = lintProbe(
+      'src/shared/zz-lint-probe.ts',
+      "import { createHash } from 'node:crypto'\nexport const h = createHash\n",
+    )
     expect(r.status).not.toBe(0)
   })
 

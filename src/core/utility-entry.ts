@@ -1,6 +1,6 @@
-import { createLogger, stderrSink } from './logger'
 import { runUtilityHost } from './host/utility-host'
 import type { ParentPortLike } from './host/utility-protocol'
+import { createLogger, stderrSink } from './logger'
 
 /**
  * Entry of the core inside Electron's utility process. `process.parentPort` exists only there;

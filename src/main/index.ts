@@ -12,13 +12,13 @@ import {
   session,
   shell,
   Tray,
-  utilityProcess,
   type UtilityProcess,
+  utilityProcess,
   type WebContents,
 } from 'electron'
-import { IPC_CHANNEL } from '../shared/bridge'
 import type { CoreToMain, MainToCore } from '../core/host/utility-protocol'
 import { CSP } from '../server/csp'
+import { IPC_CHANNEL } from '../shared/bridge'
 import { appUrlToFile } from './app-protocol-path'
 import { IpcRelay, type SenderLike } from './ipc-relay'
 import { RestartPolicy } from './restart-policy'
@@ -32,7 +32,9 @@ import { APP_ORIGIN, isSafeExternalUrl, isTrustedUrl } from './trusted-url'
 const devUrl = process.env.ELECTRON_RENDERER_URL
 const trusted = (url: string): boolean => isTrustedUrl(url, devUrl)
 
-protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } }])
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+])
 
 if (!app.requestSingleInstanceLock()) {
   // A second instance would fight the first over the stratum ports and the database.
@@ -79,7 +81,11 @@ function startCore(): void {
   core = child
   child.on('spawn', () => {
     const backend = process.platform === 'linux' ? safeStorage.getSelectedStorageBackend() : 'os'
-    post({ k: 'init', dataDir: app.getPath('userData'), cipher: { available: safeStorage.isEncryptionAvailable(), backend } })
+    post({
+      k: 'init',
+      dataDir: process.env.HASHYARD_DATA_DIR ?? app.getPath('userData'),
+      cipher: { available: safeStorage.isEncryptionAvailable(), backend },
+    })
   })
   child.on('message', (m: CoreToMain) => {
     switch (m.k) {

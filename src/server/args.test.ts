@@ -13,7 +13,16 @@ describe('parseServeArgs', () => {
     })
   })
   it('reads every option, with = or a separate value', () => {
-    const a = parseServeArgs(['--host=0.0.0.0', '--port', '0', '--data-dir', '/d', '--allow-host', 'Farm.local', '--help'])
+    const a = parseServeArgs([
+      '--host=0.0.0.0',
+      '--port',
+      '0',
+      '--data-dir',
+      '/d',
+      '--allow-host',
+      'Farm.local',
+      '--help',
+    ])
     expect(a).toMatchObject({ host: '0.0.0.0', port: 0, dataDir: '/d', allowHosts: ['farm.local'], help: true })
   })
   it.each([

@@ -25,7 +25,6 @@ export class RpcClient {
   #state: ConnectionState = { status: 'connecting' }
   #stateListeners = new Set<(s: ConnectionState) => void>()
   #offs: Array<() => void>
-  #closed = false
 
   constructor(private readonly transport: Transport) {
     this.#offs = [
@@ -64,7 +63,6 @@ export class RpcClient {
   }
 
   close(): void {
-    this.#closed = true
     for (const off of this.#offs) off()
     this.transport.close()
     this.#setDown('closed by the client')

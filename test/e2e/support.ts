@@ -9,7 +9,9 @@ export const resultsDir = join(root, 'test-results')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 /** Starts the BUILT headless server (npm test builds first) on a free loopback port. */
-export async function startServer(extraArgs: string[] = []): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+export async function startServer(
+  extraArgs: string[] = [],
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const server = join(root, 'out/main/server.js')
   if (!existsSync(server)) throw new Error('out/main/server.js is missing: run `npm run build` first (npm test does).')
   const data = tempDir('hashyard-e2e-')

@@ -41,7 +41,10 @@ describe('the UI in Chromium against npm run serve', () => {
       { timeout: 10_000 },
     )
     await page.getByTestId('ports').getByText('ui+api').waitFor()
-    await page.getByTestId('events').getByText(/Hashyard .* started \(headless\)/).waitFor()
+    await page
+      .getByTestId('events')
+      .getByText(/Hashyard .* started \(headless\)/)
+      .waitFor()
     await page.screenshot({ path: join(resultsDir, 'system-light.png'), fullPage: true })
     expect(problems).toEqual([])
     await page.close()

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { describe, expect, it } from 'vitest'
-import type { CoreToMain } from '../../src/core/host/utility-protocol'
 import { runUtilityHost } from '../../src/core/host/utility-host'
+import type { CoreToMain } from '../../src/core/host/utility-protocol'
 import { memoryLogger } from '../../src/core/logger'
 import { appUrlToFile } from '../../src/main/app-protocol-path'
 import { IpcRelay, type SenderLike } from '../../src/main/ipc-relay'
@@ -12,7 +12,9 @@ import { tempDir } from '../support/temp-dir'
 // The Electron edge's logic lives in pure modules so it runs here without the Electron binary.
 
 describe('isTrustedUrl', () => {
-  it.each(['app://hashyard/', 'app://hashyard/index.html#/system'])('trusts %s', (u) => expect(isTrustedUrl(u)).toBe(true))
+  it.each(['app://hashyard/', 'app://hashyard/index.html#/system'])('trusts %s', (u) =>
+    expect(isTrustedUrl(u)).toBe(true),
+  )
   it.each([
     'https://evil.example/?next=app://hashyard',
     'app://hashyard.evil/',
@@ -30,11 +32,17 @@ describe('isTrustedUrl', () => {
 })
 
 describe('isSafeExternalUrl', () => {
-  it.each(['https://hashyard.invalid/docs', 'http://192.168.1.50/'])('allows %s', (u) => expect(isSafeExternalUrl(u)).toBe(true))
-  it.each(['file:///etc/passwd', 'javascript:alert(1)', 'smb://host/share', 'https://user:pw@x.example', 42, 'x'.repeat(3000)])(
-    'refuses %s',
-    (u) => expect(isSafeExternalUrl(u)).toBe(false),
+  it.each(['https://hashyard.invalid/docs', 'http://192.168.1.50/'])('allows %s', (u) =>
+    expect(isSafeExternalUrl(u)).toBe(true),
   )
+  it.each([
+    'file:///etc/passwd',
+    'javascript:alert(1)',
+    'smb://host/share',
+    'https://user:pw@x.example',
+    42,
+    'x'.repeat(3000),
+  ])('refuses %s', (u) => expect(isSafeExternalUrl(u)).toBe(false))
 })
 
 describe('appUrlToFile', () => {
@@ -71,7 +79,11 @@ describe('IpcRelay', () => {
     const rejected: string[] = []
     const relay = new IpcRelay(
       'ch',
-      { open: (c) => calls.push(`open ${c}`), message: (c) => calls.push(`msg ${c}`), close: (c) => calls.push(`close ${c}`) },
+      {
+        open: (c) => calls.push(`open ${c}`),
+        message: (c) => calls.push(`msg ${c}`),
+        close: (c) => calls.push(`close ${c}`),
+      },
       (u) => isTrustedUrl(u),
       (r) => rejected.push(r),
     )
@@ -110,7 +122,9 @@ describe('IpcRelay', () => {
 describe('RestartPolicy', () => {
   it('backs off exponentially up to a cap and resets after a good start', () => {
     const p = new RestartPolicy(500, 4000)
-    expect([p.nextDelayMs(), p.nextDelayMs(), p.nextDelayMs(), p.nextDelayMs(), p.nextDelayMs()]).toEqual([500, 1000, 2000, 4000, 4000])
+    expect([p.nextDelayMs(), p.nextDelayMs(), p.nextDelayMs(), p.nextDelayMs(), p.nextDelayMs()]).toEqual([
+      500, 1000, 2000, 4000, 4000,
+    ])
     p.succeeded()
     expect(p.nextDelayMs()).toBe(500)
   })
@@ -129,7 +143,10 @@ describe('the core behind a utility-process port', () => {
       fromCore.push(msg)
       // Play main: "encrypt" by reversing, as safeStorage would transform the bytes.
       if (msg.k === 'cipher-req') {
-        const data = msg.op === 'encrypt' ? Buffer.from([...msg.data].reverse().join('')).toString('base64') : [...Buffer.from(msg.data, 'base64').toString()].reverse().join('')
+        const data =
+          msg.op === 'encrypt'
+            ? Buffer.from([...msg.data].reverse().join('')).toString('base64')
+            : [...Buffer.from(msg.data, 'base64').toString()].reverse().join('')
         setImmediate(() => send({ k: 'cipher-res', id: msg.id, ok: true, data }))
       }
     }

@@ -33,10 +33,13 @@ function serve(args: string[]): Promise<{ child: ChildProcess; out: string[]; ur
 function status(url: string, headers: Record<string, string> = {}): Promise<number> {
   const u = new URL(url)
   return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port: u.port, path: '/api/system.status', method: 'POST', headers }, (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
+    const r = request(
+      { host: '127.0.0.1', port: u.port, path: '/api/system.status', method: 'POST', headers },
+      (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      },
+    )
     r.on('error', reject)
     r.end('{}')
   })

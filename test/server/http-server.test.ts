@@ -11,9 +11,17 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c()
 })
 
-async function boot(opts: { token?: string; rendererDir?: string } = {}): Promise<{ core: Core; http: RunningHttpServer }> {
+async function boot(
+  opts: { token?: string; rendererDir?: string } = {},
+): Promise<{ core: Core; http: RunningHttpServer }> {
   const t = tempDir()
-  const core = await startCore({ dataDir: t.dir, host: 'test', logger: memoryLogger(), sampleIntervalMs: 50, coalesceMs: 20 })
+  const core = await startCore({
+    dataDir: t.dir,
+    host: 'test',
+    logger: memoryLogger(),
+    sampleIntervalMs: 50,
+    coalesceMs: 20,
+  })
   const http = await startHttpServer({
     rpc: core.rpc,
     logger: memoryLogger(),
@@ -23,7 +31,11 @@ async function boot(opts: { token?: string; rendererDir?: string } = {}): Promis
     ...(opts.token ? { token: opts.token } : {}),
     maxBodyBytes: 4096,
   })
-  cleanups.push(t.cleanup, () => core.close(), () => http.close())
+  cleanups.push(
+    t.cleanup,
+    () => core.close(),
+    () => http.close(),
+  )
   return { core, http }
 }
 
@@ -102,8 +114,12 @@ describe('HTTP JSON API', () => {
     expect(no.status).toBe(401)
     expect(no.json).toMatchObject({ error: { code: 'UNAUTHORIZED' } })
     expect((await post(http.port, '/api/system.status', '{}', { Authorization: 'Bearer wrong' })).status).toBe(401)
-    expect((await post(http.port, '/api/system.status', '{}', { Authorization: `Bearer ${'T'.repeat(32)}` })).status).toBe(200)
-    const login = await post(http.port, '/login', `token=${'T'.repeat(32)}`, { 'Content-Type': 'application/x-www-form-urlencoded' })
+    expect(
+      (await post(http.port, '/api/system.status', '{}', { Authorization: `Bearer ${'T'.repeat(32)}` })).status,
+    ).toBe(200)
+    const login = await post(http.port, '/login', `token=${'T'.repeat(32)}`, {
+      'Content-Type': 'application/x-www-form-urlencoded',
+    })
     expect(login.status).toBe(303)
     const cookie = String(login.headers['set-cookie']).split(';')[0] ?? ''
     expect(cookie).toMatch(/^hashyard_token=/)

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryLogger } from '../../src/core/logger'
@@ -9,7 +10,6 @@ import { openDatabase } from '../../src/core/store/sqlite'
 import { openStore } from '../../src/core/store/store'
 import { tempDir } from '../support/temp-dir'
 
-const root = join(__dirname, '../..')
 const cleanups: Array<() => void> = []
 afterEach(() => {
   for (const c of cleanups.splice(0)) c()
@@ -36,7 +36,6 @@ describe('store', () => {
     const s = openStore(t.dir, memoryLogger(), [extra])
     expect(s.info.schemaVersion).toBe(999)
     s.close()
-    const { existsSync } = require('node:fs') as typeof import('node:fs')
     expect(existsSync(join(t.dir, 'hashyard.db.before-v999.bak'))).toBe(true)
   })
 
@@ -111,7 +110,10 @@ describe('store', () => {
       }
       // The stored value is the last acknowledged one, or one written just before the kill.
       expect(Number(setting.value_json)).toBeGreaterThanOrEqual(acked.at(-1)!)
-      const maxTs = (db.prepare('SELECT MAX(ts_ms) AS m, COUNT(*) AS c FROM system_samples').get() as { m: number; c: number })
+      const maxTs = db.prepare('SELECT MAX(ts_ms) AS m, COUNT(*) AS c FROM system_samples').get() as {
+        m: number
+        c: number
+      }
       expect(maxTs.m).toBeGreaterThanOrEqual(flushed.at(-1)!)
       // Every flushed row is there: no gaps below the last flushed sample.
       expect(maxTs.c).toBeGreaterThanOrEqual(flushed.at(-1)!)

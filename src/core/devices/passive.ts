@@ -53,6 +53,7 @@ export function matchConnectedMiner(repo: DeviceRepo, c: MinerConnection, opts: 
     firmware: null,
     httpPort: null,
     rpcPort: null,
+    v3Port: null,
     capabilities: null,
     source: 'passive',
   })

@@ -69,6 +69,7 @@ describe('device poller', () => {
       firmware: null,
       httpPort: null,
       rpcPort: sim.port,
+      v3Port: null,
       capabilities: null,
       source: 'scan',
     }).record
@@ -123,6 +124,7 @@ describe('device poller', () => {
         firmware: null,
         httpPort: null,
         rpcPort: s.port,
+        v3Port: null,
         capabilities: null,
         source: 'scan',
       })

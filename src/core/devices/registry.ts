@@ -8,6 +8,7 @@
 import { type AppError, ok, type Result } from '../../shared/errors'
 import { createAntminerDriver, detectAntminer } from './antminer/driver'
 import { createAxeosDriver, detectAxeos } from './axeos/driver'
+import { createWhatsminerDriver, detectWhatsminer } from './whatsminer/driver'
 import { cgminerRaw } from './cgminer/client'
 import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
@@ -160,7 +161,8 @@ export async function identifyDevice(
 ): Promise<Result<Identified, AppError>> {
   const { credentialsFor, ...base } = options
   const report = await probe(endpoint, base)
-  const kind = decide(report)
+  // Whatsminer API v3 listens on its own port and answers nothing the two probes send.
+  const kind = decide(report) ?? (endpoint.v3Port !== undefined ? 'whatsminer' : undefined)
   if (kind === undefined) {
     const why = report.problems.length > 0 ? report.problems.join('; ') : 'no known signature'
     return deviceErr('NOT_SUPPORTED', `Unrecognised device: ${why}`)
@@ -174,6 +176,10 @@ export async function identifyDevice(
   if (kind === 'antminer') {
     const id = await detectAntminer(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createAntminerDriver(id.value, opts), kind }) : id
+  }
+  if (kind === 'whatsminer') {
+    const id = await detectWhatsminer(endpoint, opts)
+    return id.ok ? ok({ identity: id.value, driver: createWhatsminerDriver(id.value, opts), kind }) : id
   }
   if (CGMINER_FAMILY.has(kind) && report.cgminer) {
     const id = await detectCgminer(endpoint, opts)
@@ -215,6 +221,8 @@ export function driverFor(
       return ok(createAxeosDriver(identity, opts))
     case 'antminer':
       return ok(createAntminerDriver(identity, opts))
+    case 'whatsminer':
+      return ok(createWhatsminerDriver(identity, opts))
     case 'epic':
       return deviceErr('NOT_SUPPORTED', 'ePIC has no driver yet')
     default:

@@ -34,6 +34,7 @@ const seen = (over: Partial<Sighting>): Sighting => ({
   firmware: 'v2.12.2',
   httpPort: 80,
   rpcPort: null,
+  v3Port: null,
   capabilities: null,
   source: 'scan',
   ...over,

@@ -23,7 +23,7 @@ export const DEVICE_MIGRATIONS: Migration[] = [
         id TEXT PRIMARY KEY,
         mac TEXT, serial TEXT, hostname TEXT, ip TEXT,
         vendor TEXT, kind TEXT, model TEXT, firmware TEXT,
-        http_port INTEGER, rpc_port INTEGER,
+        http_port INTEGER, rpc_port INTEGER, v3_port INTEGER,
         name TEXT, site TEXT, rack TEXT, row_label TEXT, slot TEXT,
         tags_json TEXT NOT NULL DEFAULT '[]',
         source TEXT NOT NULL,
@@ -70,6 +70,7 @@ export interface Sighting {
   firmware: string | null
   httpPort: number | null
   rpcPort: number | null
+  v3Port: number | null
   capabilities: DriverCapabilities | null
   source: DeviceRecord['source']
 }
@@ -118,6 +119,7 @@ interface Row {
   firmware: string | null
   http_port: number | null
   rpc_port: number | null
+  v3_port: number | null
   name: string | null
   site: string | null
   rack: string | null
@@ -160,6 +162,7 @@ function fromRow(r: Row): DeviceRecord {
     ip: r.ip,
     httpPort: r.http_port,
     rpcPort: r.rpc_port,
+    v3Port: r.v3_port,
     name: r.name,
     location: { site: r.site, rack: r.rack, row: r.row_label, slot: r.slot },
     tags: parseJson<string[]>(r.tags_json, []),
@@ -217,15 +220,15 @@ export class DeviceRepo {
     rec.identityKey = identityKeyOf(rec)
     this.#db
       .prepare(
-        `INSERT INTO devices (id, mac, serial, hostname, ip, vendor, kind, model, firmware, http_port, rpc_port,
+        `INSERT INTO devices (id, mac, serial, hostname, ip, vendor, kind, model, firmware, http_port, rpc_port, v3_port,
            name, site, rack, row_label, slot, tags_json, source, first_seen_ms, last_seen_ms, online, offline_since_ms,
            last_error, capabilities_json, status_json, worker, user_agent)
-         VALUES (@id, @mac, @serial, @hostname, @ip, @vendor, @kind, @model, @firmware, @http_port, @rpc_port,
+         VALUES (@id, @mac, @serial, @hostname, @ip, @vendor, @kind, @model, @firmware, @http_port, @rpc_port, @v3_port,
            @name, @site, @rack, @row_label, @slot, @tags_json, @source, @first_seen_ms, @last_seen_ms, @online,
            @offline_since_ms, @last_error, @capabilities_json, @status_json, @worker, @user_agent)
          ON CONFLICT(id) DO UPDATE SET mac=excluded.mac, serial=excluded.serial, hostname=excluded.hostname,
            ip=excluded.ip, vendor=excluded.vendor, kind=excluded.kind, model=excluded.model, firmware=excluded.firmware,
-           http_port=excluded.http_port, rpc_port=excluded.rpc_port, name=excluded.name, site=excluded.site,
+           http_port=excluded.http_port, rpc_port=excluded.rpc_port, v3_port=excluded.v3_port, name=excluded.name, site=excluded.site,
            rack=excluded.rack, row_label=excluded.row_label, slot=excluded.slot, tags_json=excluded.tags_json,
            source=excluded.source, last_seen_ms=excluded.last_seen_ms, online=excluded.online,
            offline_since_ms=excluded.offline_since_ms, last_error=excluded.last_error,
@@ -244,6 +247,7 @@ export class DeviceRepo {
         firmware: rec.firmware,
         http_port: rec.httpPort,
         rpc_port: rec.rpcPort,
+        v3_port: rec.v3Port,
         name: rec.name,
         site: rec.location.site,
         rack: rec.location.rack,
@@ -298,6 +302,7 @@ export class DeviceRepo {
         rec.firmware = sighting.firmware ?? rec.firmware
         rec.httpPort = sighting.httpPort ?? rec.httpPort
         rec.rpcPort = sighting.rpcPort ?? rec.rpcPort
+        rec.v3Port = sighting.v3Port ?? rec.v3Port
         rec.capabilities = sighting.capabilities ?? rec.capabilities
         // A better-informed discovery replaces a passive guess.
         if (rec.source === 'passive' && sighting.source !== 'passive') rec.source = sighting.source
@@ -323,6 +328,7 @@ export class DeviceRepo {
           ip: sighting.ip,
           httpPort: sighting.httpPort,
           rpcPort: sighting.rpcPort,
+          v3Port: sighting.v3Port,
           name: null,
           location: { site: null, rack: null, row: null, slot: null },
           tags: [],

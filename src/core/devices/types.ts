@@ -29,6 +29,8 @@ export interface DeviceEndpoint {
   host: string
   httpPort?: number
   rpcPort?: number
+  /** Whatsminer API v3 (length-framed JSON, default 4433); set when the device answered there. */
+  v3Port?: number
 }
 
 export interface DeviceCredentials {

@@ -162,6 +162,7 @@ export class ScanSession {
         // Only the ports that answered: the scan points closed roles at an open port to fail fast.
         httpPort: (r.answered ?? id.endpoint).httpPort ?? null,
         rpcPort: (r.answered ?? id.endpoint).rpcPort ?? null,
+        v3Port: id.endpoint.v3Port ?? null,
         capabilities: r.capabilities ?? null,
         source: 'scan',
       })

@@ -90,9 +90,11 @@ export function tcpProbe(host: string, port: number, timeoutMs: number, signal?:
 function endpointFor(host: string, open: readonly ScanPort[]): DeviceEndpoint {
   const http = open.find((p) => p.role === 'http') ?? open.find((p) => p.role === 'http-alt')
   const rpc = open.find((p) => p.role === 'rpc')
+  const v3 = open.find((p) => p.role === 'whatsminer-v3')
   const ep: DeviceEndpoint = { host }
   if (http) ep.httpPort = http.port
   if (rpc) ep.rpcPort = rpc.port
+  if (v3) ep.v3Port = v3.port
   return ep
 }
 
@@ -129,10 +131,10 @@ export async function scanHosts(hosts: readonly string[], opts: ScanOptions = {}
     const openPorts = open.map((p) => p.port)
     const answered = endpointFor(host, open)
     const endpoint = { ...answered }
-    if (endpoint.httpPort === undefined && endpoint.rpcPort === undefined)
+    if (endpoint.httpPort === undefined && endpoint.rpcPort === undefined && endpoint.v3Port === undefined)
       return { host, state: 'open-unidentified', openPorts, reason: 'Only ports without a driver are open' }
     // Closed roles point at the default ports; make them unreachable-fast by using the open ones only.
-    if (endpoint.httpPort === undefined) endpoint.httpPort = endpoint.rpcPort
+    if (endpoint.httpPort === undefined) endpoint.httpPort = endpoint.rpcPort ?? endpoint.v3Port
     if (endpoint.rpcPort === undefined) endpoint.rpcPort = endpoint.httpPort
     const id = await identify(endpoint, identifyTimeoutMs)
     if (opts.signal?.aborted) return { host, state: 'cancelled' }

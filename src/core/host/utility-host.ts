@@ -1,8 +1,8 @@
-import { memoryLogger } from '../logger'
+import { type Core, startCore } from '../entry'
 import type { Logger } from '../logger'
+import { memoryLogger } from '../logger'
 import type { ServerTransport } from '../rpc/rpc-server'
 import type { SecretCipher } from '../secrets/secret-store'
-import { type Core, startCore } from '../entry'
 import { APP_VERSION } from '../version'
 import type { CoreToMain, MainToCore, ParentPortLike } from './utility-protocol'
 
@@ -34,7 +34,12 @@ export async function runUtilityHost(port: ParentPortLike, logger: Logger = memo
         }
       : {}),
     async encrypt(plaintext) {
-      const r = await request<Extract<MainToCore, { k: 'cipher-res' }>>((id) => ({ k: 'cipher-req', id, op: 'encrypt', data: plaintext }))
+      const r = await request<Extract<MainToCore, { k: 'cipher-res' }>>((id) => ({
+        k: 'cipher-req',
+        id,
+        op: 'encrypt',
+        data: plaintext,
+      }))
       if (!r.ok) throw new Error(`encryption failed: ${r.error}`)
       return Buffer.from(r.data, 'base64')
     },
@@ -62,7 +67,8 @@ export async function runUtilityHost(port: ParentPortLike, logger: Logger = memo
               logger,
               ...(m.cipher.available ? { cipher: makeCipher(m.cipher.backend) } : {}),
               openExternal: async (url) =>
-                (await request<Extract<MainToCore, { k: 'external-res' }>>((id) => ({ k: 'external-req', id, url }))).opened,
+                (await request<Extract<MainToCore, { k: 'external-res' }>>((id) => ({ k: 'external-req', id, url })))
+                  .opened,
             })
             post({ k: 'ready', version: APP_VERSION })
           } catch (err) {

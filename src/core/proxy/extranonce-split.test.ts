@@ -37,11 +37,17 @@ describe('planSplit', () => {
     // 2 bytes: no room for a prefix; one miner per upstream session.
     expect(plan(2)).toEqual({ upstreamEn2Size: 2, prefixBytes: 0, downstreamEn2Size: 2, capacity: 1 })
     // More miners than one byte can number: 2-byte prefix.
-    expect(plan(4, { maxMinersPerSession: 1000 })).toMatchObject({ prefixBytes: 2, downstreamEn2Size: 2, capacity: 1000 })
+    expect(plan(4, { maxMinersPerSession: 1000 })).toMatchObject({
+      prefixBytes: 2,
+      downstreamEn2Size: 2,
+      capacity: 1000,
+    })
     // A pass-through session (one miner) keeps the pool's full size when it is ≤ preferred.
     expect(plan(4, { maxMinersPerSession: 1 })).toMatchObject({ prefixBytes: 0, downstreamEn2Size: 4, capacity: 1 })
-    // A 16-byte extranonce2 is cut to 4 for the miner (cgminer never submits > 8).
-    expect(plan(16, { maxMinersPerSession: 1 })).toMatchObject({ prefixBytes: 12, downstreamEn2Size: 4, capacity: 1 })
+    // A 12-byte extranonce2 is cut to 4 for the miner (cgminer never submits > 8); beyond 12 the
+    // prefix stops at 8 bytes and the miner gets the rest (16 → 8 + 8).
+    expect(plan(12, { maxMinersPerSession: 1 })).toMatchObject({ prefixBytes: 8, downstreamEn2Size: 4, capacity: 1 })
+    expect(plan(16, { maxMinersPerSession: 1 })).toMatchObject({ prefixBytes: 8, downstreamEn2Size: 8, capacity: 1 })
   })
 
   it('refuses what cannot work, with a reason', () => {
@@ -49,12 +55,16 @@ describe('planSplit', () => {
     expect(planSplit(0).ok).toBe(false)
     expect(planSplit(2.5).ok).toBe(false)
     expect(planSplit(33).ok).toBe(false)
+    expect(planSplit(17, { maxMinersPerSession: 1 })).toEqual({
+      ok: false,
+      message: expect.stringMatching(/at most 16/),
+    })
     expect(planSplit(8, { maxMinersPerSession: 0 }).ok).toBe(false)
     expect(planSplit(8, { minDownstreamEn2Size: 5, preferredDownstreamEn2Size: 4 }).ok).toBe(false)
   })
 
   it('keeps every invariant for every pool size and aggregation setting', () => {
-    for (let n2 = 2; n2 <= 32; n2++) {
+    for (let n2 = 2; n2 <= 16; n2++) {
       for (const miners of [1, 2, 50, 255, 256, 257, 1000, 65_536, 65_537, 10_000_000]) {
         const p = plan(n2, { maxMinersPerSession: miners })
         const where = `n2=${n2} miners=${miners}`
@@ -64,9 +74,10 @@ describe('planSplit', () => {
         expect(p.capacity, where).toBeLessThanOrEqual(miners)
         expect(p.capacity, where).toBeLessThanOrEqual(256 ** p.prefixBytes)
         expect(p.capacity, where).toBeGreaterThanOrEqual(1)
+        expect(p.prefixBytes, where).toBeLessThanOrEqual(8)
         // 4 bytes whenever the pool leaves room for the prefix the setting needs.
         const needed = Math.ceil(Math.log(miners) / Math.log(256) - 1e-12)
-        if (n2 - needed >= 4) {
+        if (n2 - needed >= 4 && n2 <= 12) {
           expect(p.downstreamEn2Size, where).toBe(4)
           expect(p.capacity, where).toBe(miners)
         }

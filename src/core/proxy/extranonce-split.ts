@@ -47,6 +47,9 @@ export interface SplitPlan {
 
 export type SplitPlanResult = { ok: true; value: SplitPlan } | { ok: false; message: string }
 
+/** Widest prefix: it sits in the miner's extranonce1 next to the pool's (research §7.4: Apollo caps extranonce1 at 16 bytes). */
+export const MAX_PREFIX_BYTES = 8
+
 /** Bytes needed to number `n` miners (0 for a single miner). */
 function bytesFor(n: number): number {
   let p = 0
@@ -90,7 +93,16 @@ export function planSplit(upstreamEn2Size: number, policy: Partial<SplitPolicy> 
   if (n2 - p0 >= p.preferredDownstreamEn2Size) prefix = n2 - p.preferredDownstreamEn2Size
   else if (n2 - p0 >= p.minDownstreamEn2Size) prefix = p0
   else prefix = n2 - p.minDownstreamEn2Size
+  // The prefix ends up inside the miner's extranonce1, which our job builder caps at 8 bytes; a
+  // pool offering more than 8 + max bytes of extranonce2 gives the miner up to `max` instead.
+  if (prefix > MAX_PREFIX_BYTES) prefix = MAX_PREFIX_BYTES
   const d = n2 - prefix
+  if (d > p.maxDownstreamEn2Size) {
+    return {
+      ok: false,
+      message: `the pool's extranonce2 is ${n2} bytes; the proxy supports at most ${MAX_PREFIX_BYTES + p.maxDownstreamEn2Size}`,
+    }
+  }
   // 256^prefix can exceed 2^53 for a wide prefix; the policy cap is what matters then.
   const space = prefix >= 6 ? Number.MAX_SAFE_INTEGER : 256 ** prefix
   return {

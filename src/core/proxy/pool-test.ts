@@ -66,7 +66,14 @@ export async function testPool(opts: PoolTestOptions): Promise<PoolTestReport> {
   const timeoutMs = opts.timeoutMs ?? 10_000
   const jobWaitMs = opts.jobWaitMs ?? 30_000
   const started = Date.now()
-  const report: PoolTestReport = { ok: false, outcome: 'timeout', message: '', hostPort: ep.hostPort, tls: ep.tls, timingsMs: {} }
+  const report: PoolTestReport = {
+    ok: false,
+    outcome: 'timeout',
+    message: '',
+    hostPort: ep.hostPort,
+    tls: ep.tls,
+    timingsMs: {},
+  }
   const client = new UpstreamClient({
     endpoint: ep,
     user: opts.user,
@@ -137,19 +144,31 @@ export async function testPool(opts: PoolTestOptions): Promise<PoolTestReport> {
 function explain(reason: UpstreamFailure, detail: string, hostPort: string, user: string): [PoolTestOutcome, string] {
   switch (reason) {
     case 'dns':
-      return ['dns', `The pool's name could not be found (DNS failure): check the spelling of ${hostPort.split(':')[0]}.`]
+      return [
+        'dns',
+        `The pool's name could not be found (DNS failure): check the spelling of ${hostPort.split(':')[0]}.`,
+      ]
     case 'refused':
       return ['refused', `The pool refused the connection on ${hostPort}: check the port, or the pool may be down.`]
     case 'connect-timeout':
-      return ['timeout', `No connection to ${hostPort}: the attempt timed out (firewall, wrong address, or the pool is down).`]
+      return [
+        'timeout',
+        `No connection to ${hostPort}: the attempt timed out (firewall, wrong address, or the pool is down).`,
+      ]
     case 'handshake-timeout':
     case 'no-response':
     case 'idle':
-      return ['timeout', `Connected to ${hostPort}, but the pool did not answer (${detail}). Is this a Stratum V1 port?`]
+      return [
+        'timeout',
+        `Connected to ${hostPort}, but the pool did not answer (${detail}). Is this a Stratum V1 port?`,
+      ]
     case 'tls':
       return ['tls', `The secure (TLS) connection failed: ${detail}. Try without TLS, or check the port.`]
     case 'authorize-failed':
-      return ['authorize-false', `The pool refused the user "${user}" (${detail.replace(/^the pool refused user "[^"]*": /, '')}). Check the account name and password.`]
+      return [
+        'authorize-false',
+        `The pool refused the user "${user}" (${detail.replace(/^the pool refused user "[^"]*": /, '')}). Check the account name and password.`,
+      ]
     case 'subscribe-failed':
       return ['subscribe-failed', `The pool refused the subscription: ${detail}.`]
     case 'protocol':

@@ -31,7 +31,10 @@ describe('parsePoolUrl', () => {
   })
 
   it('recognises stratum+ssl and stratum+tls as TLS, and a TLS switch upgrades a bare host:port', () => {
-    expect(ok('stratum+ssl://mine.ocean.xyz:3334')).toMatchObject({ tls: true, url: 'stratum+ssl://mine.ocean.xyz:3334' })
+    expect(ok('stratum+ssl://mine.ocean.xyz:3334')).toMatchObject({
+      tls: true,
+      url: 'stratum+ssl://mine.ocean.xyz:3334',
+    })
     expect(ok('stratum+tls://mine.ocean.xyz:3334').tls).toBe(true)
     expect(ok('mine.ocean.xyz:3334', { tls: true }).tls).toBe(true)
     expect(ok('stratum+tcp://mine.ocean.xyz:3334', { tls: true }).tls).toBe(true)

@@ -105,7 +105,12 @@ describe('UpstreamClient', () => {
     const en1 = t.readies[0]!.extranonce1.toString('hex')
     const en2 = '0000000000000001'
     const good = grind(job, en1, en2, shareTarget(2 ** -16))
-    const share = { worker: 'acct.proxy', jobId: job.jobId, extranonce2Hex: en2, ntime: Number.parseInt(good.ntimeHex, 16) }
+    const share = {
+      worker: 'acct.proxy',
+      jobId: job.jobId,
+      extranonce2Hex: en2,
+      ntime: Number.parseInt(good.ntimeHex, 16),
+    }
     const ok = await t.c.submit({ ...share, nonce: good.nonce })
     expect(ok.accepted).toBe(true)
     expect(ok.rttMs).toBeGreaterThanOrEqual(0)
@@ -129,7 +134,9 @@ describe('UpstreamClient', () => {
     expect(t.log.records.some((r) => r.level === 'warn' && /malformed line/.test(r.msg))).toBe(true)
     expect(t.readies[1]!.resumed).toBe(true)
     expect(t.readies[1]!.extranonce1.equals(t.readies[0]!.extranonce1)).toBe(true)
-    expect(pool.conns[1]!.requests.find((r) => r.method === 'mining.subscribe')!.params[1]).toBe(pool.conns[0]!.sessionId)
+    expect(pool.conns[1]!.requests.find((r) => r.method === 'mining.subscribe')!.params[1]).toBe(
+      pool.conns[0]!.sessionId,
+    )
   })
 
   it('treats an invalid notify as a protocol error too', async () => {
@@ -281,7 +288,9 @@ describe('testPool (the Test button)', () => {
     const pool = await startPool({ authorize: () => 'Invalid payout address' })
     const r = await testPool({ url: `127.0.0.1:${pool.port}`, user: 'nobody', logger: log })
     expect(r).toMatchObject({ ok: false, outcome: 'authorize-false' })
-    expect(r.message).toBe('The pool refused the user "nobody" (Invalid payout address). Check the account name and password.')
+    expect(r.message).toBe(
+      'The pool refused the user "nobody" (Invalid payout address). Check the account name and password.',
+    )
   })
 
   it('says no job came within the wait', async () => {
@@ -294,7 +303,11 @@ describe('testPool (the Test button)', () => {
         for (const line of d.split('\n').filter(Boolean)) {
           const m = JSON.parse(line) as { id: number; method: string }
           const result =
-            m.method === 'mining.subscribe' ? [[['mining.notify', 'ab']], '01020304', 4] : m.method === 'mining.authorize' ? true : null
+            m.method === 'mining.subscribe'
+              ? [[['mining.notify', 'ab']], '01020304', 4]
+              : m.method === 'mining.authorize'
+                ? true
+                : null
           sock.write(`${JSON.stringify({ id: m.id, result, error: result === null ? [20, 'no', null] : null })}\n`)
         }
       })
@@ -307,7 +320,7 @@ describe('testPool (the Test button)', () => {
     const port = (s.address() as net.AddressInfo).port
     const r = await testPool({ url: `127.0.0.1:${port}`, user: 'a', logger: log, jobWaitMs: 200 })
     expect(r).toMatchObject({ ok: false, outcome: 'no-job', versionMask: 0, extranonce2Size: 4 })
-    expect(r.message).toMatch(/no job within 0 s|no job within/)
+    expect(r.message).toMatch(/sent no job within/)
   })
 
   it('says when a pool’s extranonce2 is too small to proxy', async () => {

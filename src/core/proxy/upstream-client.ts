@@ -299,8 +299,10 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
     return new Promise((resolve) => {
       const sentMs = Date.now()
       this.request(c, 'mining.submit', params, true, {
-        onReply: (result, error, rr) => resolve({ ...classifySubmitReply(result, error, rr), rttMs: Date.now() - sentMs }),
-        onLost: () => resolve({ accepted: false, kind: 'other', message: 'connection lost before the answer', lost: true }),
+        onReply: (result, error, rr) =>
+          resolve({ ...classifySubmitReply(result, error, rr), rttMs: Date.now() - sentMs }),
+        onLost: () =>
+          resolve({ accepted: false, kind: 'other', message: 'connection lost before the answer', lost: true }),
       })
     })
   }
@@ -364,7 +366,11 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
       this.drop(conn, reason, message)
     })
     socket.on('close', () =>
-      this.drop(conn, 'closed', conn.ready ? 'the pool closed the connection' : 'the pool closed the connection during the handshake'),
+      this.drop(
+        conn,
+        'closed',
+        conn.ready ? 'the pool closed the connection' : 'the pool closed the connection during the handshake',
+      ),
     )
   }
 
@@ -372,7 +378,12 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
     if (conn.dead) return
     if (conn.timer) clearTimeout(conn.timer)
     conn.timer = setTimeout(
-      () => this.drop(conn, 'handshake-timeout', `no answer to subscribe/authorize within ${this.timing.handshakeTimeoutMs / 1000} s`),
+      () =>
+        this.drop(
+          conn,
+          'handshake-timeout',
+          `no answer to subscribe/authorize within ${this.timing.handshakeTimeoutMs / 1000} s`,
+        ),
       this.timing.handshakeTimeoutMs,
     )
     this.stateValue = 'handshaking'
@@ -683,7 +694,9 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
       return
     }
     this.redirectTarget =
-      host === this.endpoint.host && port === this.endpoint.port ? undefined : { host: host.replace(/^\[|\]$/g, ''), port }
+      host === this.endpoint.host && port === this.endpoint.port
+        ? undefined
+        : { host: host.replace(/^\[|\]$/g, ''), port }
     this.pendingRedirectWaitMs = waitMs
     this.drop(conn, 'redirect', `the pool asked us to reconnect to ${host}:${port}`)
   }
@@ -718,7 +731,11 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
     for (const [id, p] of conn.pending) {
       if (now - p.sentMs < this.timing.responseTimeoutMs) continue
       if (p.required) {
-        this.drop(conn, 'no-response', `the pool did not answer ${p.method} within ${this.timing.responseTimeoutMs / 1000} s`)
+        this.drop(
+          conn,
+          'no-response',
+          `the pool did not answer ${p.method} within ${this.timing.responseTimeoutMs / 1000} s`,
+        )
         return
       }
       conn.pending.delete(id)
@@ -737,13 +754,21 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
 }
 
 /** Exponential backoff with ±50 % jitter: 1, 2, 4 … s up to the max (thundering-herd safe). */
-export function backoffMs(failures: number, t: Pick<UpstreamTiming, 'backoffInitialMs' | 'backoffMaxMs'>, random: () => number): number {
+export function backoffMs(
+  failures: number,
+  t: Pick<UpstreamTiming, 'backoffInitialMs' | 'backoffMaxMs'>,
+  random: () => number,
+): number {
   const base = Math.min(t.backoffMaxMs, t.backoffInitialMs * 2 ** Math.max(0, Math.min(failures - 1, 30)))
   return Math.round(base * (0.5 + random()))
 }
 
 /** cgminer's rule for `client.reconnect`: same host, or the same domain after the first label. */
-export function redirectAllowed(current: string, target: string, policy: 'same-domain' | 'same-host' | 'never'): boolean {
+export function redirectAllowed(
+  current: string,
+  target: string,
+  policy: 'same-domain' | 'same-host' | 'never',
+): boolean {
   const a = current.toLowerCase().replace(/^\[|\]$/g, '')
   const b = target.toLowerCase().replace(/^\[|\]$/g, '')
   if (policy === 'never') return a === b
@@ -760,7 +785,8 @@ function classifySocketError(e: NodeJS.ErrnoException, host: string): [UpstreamF
   if (code === 'ECONNREFUSED') return ['refused', 'the pool refused the connection (nothing listens on that port)']
   if (code === 'ETIMEDOUT') return ['connect-timeout', 'the connection timed out']
   if (code === 'ECONNRESET' || code === 'EPIPE') return ['reset', 'the connection was reset']
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return ['refused', `the pool's address is unreachable (${code})`]
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH')
+    return ['refused', `the pool's address is unreachable (${code})`]
   if (/^ERR_SSL|^ERR_TLS|CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code) || /SSL|TLS|certificate/i.test(e.message))
     return ['tls', `TLS failed: ${e.message}`]
   return ['socket-error', e.message]

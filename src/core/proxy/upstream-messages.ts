@@ -66,7 +66,8 @@ export function parseNotify(params: unknown[]): Parsed<UpstreamNotify> {
   const clean = params[params.length - 1]
   if (typeof jobId !== 'string' || jobId.length === 0 || jobId.length > 64)
     return { ok: false, message: 'notify job_id is not a string of 1..64 characters' }
-  if (typeof prevhash !== 'string' || !HASH.test(prevhash)) return { ok: false, message: 'notify prevhash is not 32-byte hex' }
+  if (typeof prevhash !== 'string' || !HASH.test(prevhash))
+    return { ok: false, message: 'notify prevhash is not 32-byte hex' }
   if (typeof coinb1 !== 'string' || !HEX.test(coinb1) || coinb1.length === 0 || coinb1.length > 8192)
     return { ok: false, message: 'notify coinb1 is not hex' }
   if (typeof coinb2 !== 'string' || !HEX.test(coinb2) || coinb2.length > 8192)

@@ -103,7 +103,12 @@ describe('NvsBackupStore', () => {
 
   it('rejects ids that try to leave the backup folder, and unknown ids', async () => {
     const { store: s } = store()
-    for (const id of ['../../etc/passwd', '24-58-7c-aa-bb-cc/../../x', '24-58-7c-aa-bb-cc/2025-05-01T12-00-00.123Z/x', '']) {
+    for (const id of [
+      '../../etc/passwd',
+      '24-58-7c-aa-bb-cc/../../x',
+      '24-58-7c-aa-bb-cc/2025-05-01T12-00-00.123Z/x',
+      '',
+    ]) {
       const r = await s.load(id)
       expect(r.ok).toBe(false)
       if (!r.ok) expect(serialReasonOf(r.error)).toBe('BACKUP_NOT_FOUND')

@@ -78,7 +78,10 @@ export class NvsBackupStore {
         reason: b.reason,
       }
       await atomicWrite(join(folder, `${stamp}.bin`), image)
-      await atomicWrite(join(folder, `${stamp}.json`), `${JSON.stringify({ version: SIDECAR_VERSION, ...info }, null, 2)}\n`)
+      await atomicWrite(
+        join(folder, `${stamp}.json`),
+        `${JSON.stringify({ version: SIDECAR_VERSION, ...info }, null, 2)}\n`,
+      )
       return ok(info)
     } catch (e) {
       return serialErr('BACKUP_FAILED', `Could not store the backup in ${this.dir}: ${messageOf(e)}`)
@@ -140,7 +143,8 @@ function parseSidecar(raw: unknown, id: string): BackupInfo | undefined {
   const r = raw as Record<string, unknown>
   if (r.version !== SIDECAR_VERSION || r.id !== id) return undefined
   if (typeof r.mac !== 'string' || !MAC.test(r.mac) || typeof r.chip !== 'string') return undefined
-  if (typeof r.takenAtMs !== 'number' || typeof r.sizeBytes !== 'number' || typeof r.sha256 !== 'string') return undefined
+  if (typeof r.takenAtMs !== 'number' || typeof r.sizeBytes !== 'number' || typeof r.sha256 !== 'string')
+    return undefined
   if (r.reason !== 'read' && r.reason !== 'before-write') return undefined
   const layout = r.layout === 'legacy' || r.layout === 'pool-slots' ? r.layout : undefined
   return {

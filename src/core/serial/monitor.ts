@@ -146,7 +146,9 @@ export class SerialMonitors {
       if (!s.port) continue
       s.closing = true
       s.mode = 'text'
-      await s.port.close().catch((e: unknown) => this.#o.logger?.warn('closing a serial port failed', { path: s.path, error: String(e) }))
+      await s.port
+        .close()
+        .catch((e: unknown) => this.#o.logger?.warn('closing a serial port failed', { path: s.path, error: String(e) }))
       this.#closed(s, undefined)
     }
   }
@@ -189,7 +191,10 @@ export class SerialMonitors {
     try {
       await hardReset(s.port, strategy, delay, stepMs)
     } catch (e) {
-      return serialErr('PORT_ERROR', `Could not reset the device on ${path}: ${e instanceof Error ? e.message : String(e)}`)
+      return serialErr(
+        'PORT_ERROR',
+        `Could not reset the device on ${path}: ${e instanceof Error ? e.message : String(e)}`,
+      )
     }
     return ok(null)
   }
@@ -274,7 +279,9 @@ export class SerialMonitors {
       const text = this.#o.redact(raw.replace(CONTROL, ''))
       if (event?.kind === 'ip') s.lastIp = event.ip
       this.#emit(s, (seq, tsMs) =>
-        event ? { kind: 'line', seq, tsMs, path: s.path, text, event: redactEvent(event, this.#o.redact) } : { kind: 'line', seq, tsMs, path: s.path, text },
+        event
+          ? { kind: 'line', seq, tsMs, path: s.path, text, event: redactEvent(event, this.#o.redact) }
+          : { kind: 'line', seq, tsMs, path: s.path, text },
       )
     }
   }

@@ -15,7 +15,11 @@ describe('describeOpenError', () => {
   })
 
   it('recognises EACCES from the message alone', () => {
-    const e = describeOpenError('/dev/ttyUSB0', new Error('Error: Permission denied, cannot open /dev/ttyUSB0'), 'linux')
+    const e = describeOpenError(
+      '/dev/ttyUSB0',
+      new Error('Error: Permission denied, cannot open /dev/ttyUSB0'),
+      'linux',
+    )
     expect(serialReasonOf(e)).toBe('PORT_PERMISSION')
   })
 
@@ -26,8 +30,20 @@ describe('describeOpenError', () => {
   })
 
   it('names a busy port and a vanished port', () => {
-    expect(serialReasonOf(describeOpenError('/dev/ttyACM0', new Error('Error Resource temporarily unavailable Cannot lock port'), 'linux'))).toBe('PORT_BUSY')
-    const gone = describeOpenError('/dev/ttyACM0', new Error('Error: No such file or directory, cannot open /dev/ttyACM0'), 'linux')
+    expect(
+      serialReasonOf(
+        describeOpenError(
+          '/dev/ttyACM0',
+          new Error('Error Resource temporarily unavailable Cannot lock port'),
+          'linux',
+        ),
+      ),
+    ).toBe('PORT_BUSY')
+    const gone = describeOpenError(
+      '/dev/ttyACM0',
+      new Error('Error: No such file or directory, cannot open /dev/ttyACM0'),
+      'linux',
+    )
     expect(serialReasonOf(gone)).toBe('PORT_NOT_FOUND')
     expect(gone.message).toMatch(/unplugged/)
   })

@@ -1,5 +1,5 @@
-import type { NvsEntry } from './nvs/format'
 import { detectPoolLayout, ESP_MINER_NAMESPACE, type PoolLayout } from './nvs/editor'
+import type { NvsEntry } from './nvs/format'
 
 export interface DevicePoolSummary {
   role: 'primary' | 'fallback' | 'other'

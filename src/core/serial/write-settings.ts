@@ -16,6 +16,7 @@ export interface WriteSettingsOptions {
    * it (by MAC) and the write only starts once this resolves: if storing fails (an error result or
    * a throw), nothing is written.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a callback that only stores the backup in memory returns nothing.
   onBackup: (backup: DeviceBackup) => Promise<Result<unknown> | undefined> | Result<unknown> | void
   onProgress?: ProgressFn
 }

@@ -39,6 +39,7 @@ describe('client → server parameters', () => {
     expect(parseAuthorize(['  ']).ok).toBe(false)
     expect(parseAuthorize([{}]).ok).toBe(false)
     expect(parseAuthorize(['x'.repeat(129)]).ok).toBe(false)
+    expect(parseAuthorize(['addr.w\u001b[2J'])).toEqual({ ok: false, message: 'username contains control characters' })
   })
 
   it('reads d=N from passwords in the common forms', () => {

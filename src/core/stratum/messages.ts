@@ -111,6 +111,8 @@ export function parseAuthorize(params: unknown[]): ParseResult<AuthorizeParams> 
   if (typeof user !== 'string' || user.trim().length === 0)
     return { ok: false, message: 'username must be a non-empty string' }
   if (user.length > MAX_NAME_CHARS) return { ok: false, message: `username longer than ${MAX_NAME_CHARS} characters` }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(user)) return { ok: false, message: 'username contains control characters' }
   const pass = params[1]
   return {
     ok: true,

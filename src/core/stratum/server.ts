@@ -227,7 +227,17 @@ export class StratumServer {
     this.plain = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 45_000 }, (s) =>
       this.accept(s, 'tcp'),
     )
-    const port = await listenOn(this.plain, host, this.opts.port ?? 3333)
+    let port: number
+    try {
+      port = await listenOn(this.plain, host, this.opts.port ?? 3333)
+    } catch (e) {
+      this.unsubscribe()
+      this.plain = undefined
+      throw e
+    }
+    // Accept failures (EMFILE under a connection flood) arrive as 'error' events; unhandled they
+    // would end the process.
+    this.plain.on('error', (e) => this.log.error('stratum listener error', { error: e.message }))
     let tlsPort: number | undefined
     if (this.opts.tls) {
       const t = this.opts.tls
@@ -252,6 +262,7 @@ export class StratumServer {
         await this.close({ reconnect: false })
         throw e
       }
+      this.secure.on('error', (e) => this.log.error('stratum TLS listener error', { error: e.message }))
     }
     this.timer = setInterval(() => this.tick(), this.limits.tickMs)
     this.timer.unref()

@@ -129,12 +129,20 @@ export function withJobId(job: Job, id: string): Job {
   const rest = job.notifyParams(true).slice(1)
   const clean = Object.freeze([id, ...rest]) as unknown as NotifyParams
   const dirty = Object.freeze([id, ...rest.slice(0, -1), false]) as unknown as NotifyParams
-  const lineClean = encodeNotify(clean)
-  const lineDirty = encodeNotify(dirty)
+  // Encoded on first use: a re-issue usually only ever goes out once, as a clean job.
+  let lineClean: string | undefined
+  let lineDirty: string | undefined
   return {
     ...job,
     id,
     notifyParams: (c: boolean) => (c ? clean : dirty),
-    notifyLine: (c: boolean) => (c ? lineClean : lineDirty),
+    notifyLine: (c: boolean) => {
+      if (c) {
+        lineClean ??= encodeNotify(clean)
+        return lineClean
+      }
+      lineDirty ??= encodeNotify(dirty)
+      return lineDirty
+    },
   }
 }

@@ -54,7 +54,8 @@ function webSocketTransport(url: string): Transport {
     }
     s.onclose = (ev) => {
       ws = undefined
-      for (const cb of closeCbs) cb(ev.code === 1001 ? 'the server is shutting down' : 'the connection to Hashyard was lost')
+      for (const cb of closeCbs)
+        cb(ev.code === 1001 ? 'the server is shutting down' : 'the connection to Hashyard was lost')
       if (stopped) return
       const delay = Math.min(10_000, 500 * 2 ** attempt++)
       setTimeout(connect, delay)

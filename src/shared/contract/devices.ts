@@ -110,6 +110,8 @@ export const Device = z.object({
   ip: z.string().nullable(),
   httpPort: z.number().int().nullable(),
   rpcPort: z.number().int().nullable(),
+  /** Whatsminer API v3 port when the device speaks it. */
+  v3Port: z.number().int().nullable(),
   name: z.string().nullable(),
   location: DeviceLocation,
   tags: z.array(z.string()),

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { MethodSpec, TopicSpec } from '../contract-kit'
 import { devicesContract } from './devices'
+import { serialContract } from './serial'
 import { systemContract } from './system'
 
 /**
@@ -11,6 +12,7 @@ import { systemContract } from './system'
  */
 export const contract = {
   ...systemContract,
+  ...serialContract,
   ...devicesContract,
 } as const satisfies Record<string, MethodSpec | TopicSpec>
 

@@ -183,7 +183,7 @@ export const serialContract = {
   'serial.monitorOpen': method(
     z.object({ path: PortPath }).strict(),
     z.object({ path: z.string(), baudRate: z.number().int() }),
-    "Opens the serial monitor on a port at 115200 baud; lines arrive on serialMonitor.stream.",
+    'Opens the serial monitor on a port at 115200 baud; lines arrive on serialMonitor.stream.',
   ),
   'serial.monitorClose': method(
     z.object({ path: PortPath }).strict(),

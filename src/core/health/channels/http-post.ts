@@ -1,4 +1,4 @@
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import { sanitizeForLog } from '../../devices/untrusted-text'
 
 export interface PostResult {
@@ -17,7 +17,8 @@ export function checkHttpUrl(url: string, what: string): Result<URL, AppError> {
   } catch {
     return err(appError('INVALID_PARAMS', `${what}: not a valid URL`))
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return err(appError('INVALID_PARAMS', `${what}: must be http or https`))
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    return err(appError('INVALID_PARAMS', `${what}: must be http or https`))
   return ok(u)
 }
 
@@ -51,7 +52,8 @@ export async function postJson(
     if (e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError')) {
       return err(appError('TIMEOUT', `no answer from ${url.host} in time`))
     }
-    const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e)
+    const cause =
+      e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e)
     return err(appError('UNAVAILABLE', `could not reach ${scrub(url.host)}: ${scrub(cause)}`))
   }
 }

@@ -42,7 +42,8 @@ export function testMessage(tsMs: number): ChannelMessage {
 
 /** Title and text of an alert event as channels show it. */
 export function messageFromEvent(e: AlertEvent): ChannelMessage {
-  const mark = e.phase === 'recovered' ? 'Resolved' : e.phase === 'event' ? '' : e.severity === 'critical' ? 'Critical' : 'Alert'
+  const mark =
+    e.phase === 'recovered' ? 'Resolved' : e.phase === 'event' ? '' : e.severity === 'critical' ? 'Critical' : 'Alert'
   return {
     kind: 'alert',
     title: mark ? `${mark}: ${e.title}` : e.title,

@@ -13,7 +13,15 @@ describe('CSV export', () => {
     expect(csvCell(undefined)).toBe('')
     expect(csvCell(Number.NaN)).toBe('')
     expect(csvCell(Number.POSITIVE_INFINITY)).toBe('')
-    expect(toCsv(['a', 'b'], [['x', 1], ['y,z', null]])).toBe('a,b\r\nx,1\r\n"y,z",\r\n')
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['x', 1],
+          ['y,z', null],
+        ],
+      ),
+    ).toBe('a,b\r\nx,1\r\n"y,z",\r\n')
   })
 
   it('defuses spreadsheet formulas in untrusted text but leaves our own numbers alone', () => {

@@ -4,7 +4,7 @@ import { memoryLogger } from '../../logger'
 import { MIGRATIONS, migrate } from '../../store/migrations'
 import { type Database, openDatabase } from '../../store/sqlite'
 import { HEALTH_MIGRATIONS } from '../migrations'
-import { HistoryStore, type HistoryOptions } from './history-store'
+import { type HistoryOptions, HistoryStore } from './history-store'
 import type { EntityRef } from './metrics'
 
 const MIN = 60_000
@@ -149,10 +149,12 @@ describe('history: downsampling', () => {
     }
     const dup = h.series(dev, 'shares_rejected:duplicate', T0 - HOUR, T0 + 1, MIN)
     expect(dup.ok && dup.value.points.map((p) => p.sum)).toEqual([2])
-    expect(h.listSeries(dev).map((s) => s.metric).sort()).toEqual([
-      'shares_rejected:duplicate',
-      'shares_rejected:low-difficulty',
-    ])
+    expect(
+      h
+        .listSeries(dev)
+        .map((s) => s.metric)
+        .sort(),
+    ).toEqual(['shares_rejected:duplicate', 'shares_rejected:low-difficulty'])
     const q = h.series(dev, 'temp_max_c', T0, T0 - 1, MIN)
     expect(q.ok).toBe(false)
   })
@@ -162,9 +164,18 @@ describe('history: downsampling', () => {
     const now = () => T0
     const cases = [
       [],
-      [{ widthMs: 10_000, retentionMs: DAY }, { widthMs: 25_000, retentionMs: 2 * DAY }],
-      [{ widthMs: 60_000, retentionMs: DAY }, { widthMs: 10_000, retentionMs: 2 * DAY }],
-      [{ widthMs: 10_000, retentionMs: 2 * DAY }, { widthMs: 60_000, retentionMs: DAY }],
+      [
+        { widthMs: 10_000, retentionMs: DAY },
+        { widthMs: 25_000, retentionMs: 2 * DAY },
+      ],
+      [
+        { widthMs: 60_000, retentionMs: DAY },
+        { widthMs: 10_000, retentionMs: 2 * DAY },
+      ],
+      [
+        { widthMs: 10_000, retentionMs: 2 * DAY },
+        { widthMs: 60_000, retentionMs: DAY },
+      ],
       [{ widthMs: 10_000, retentionMs: 5_000 }],
     ]
     for (const tiers of cases) {

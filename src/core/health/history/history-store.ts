@@ -1,4 +1,4 @@
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import type { Logger } from '../../logger'
 import { BatchWriter } from '../../store/batch-writer'
 import type { Database } from '../../store/sqlite'
@@ -190,7 +190,13 @@ export class HistoryStore {
       return err(appError('INVALID_PARAMS', 'sample time must be a whole ms timestamp, not in the future'))
     }
     const key = `${sample.entity.kind}\u0000${sample.entity.id}\u0000${sample.metric}`
-    this.#writer.push({ key, entity: { kind: sample.entity.kind, id: sample.entity.id }, metric: sample.metric, value: sample.value, tsMs })
+    this.#writer.push({
+      key,
+      entity: { kind: sample.entity.kind, id: sample.entity.id },
+      metric: sample.metric,
+      value: sample.value,
+      tsMs,
+    })
     return ok(undefined)
   }
 
@@ -225,7 +231,17 @@ export class HistoryStore {
       }
       for (const m of merged.values()) {
         const a = m.agg
-        this.#stmt.upsert.run(m.tierMs, m.seriesId, m.bucketMs, a.count, a.sum, a.min, a.max, a.last, a.lastTsMs - m.bucketMs)
+        this.#stmt.upsert.run(
+          m.tierMs,
+          m.seriesId,
+          m.bucketMs,
+          a.count,
+          a.sum,
+          a.min,
+          a.max,
+          a.last,
+          a.lastTsMs - m.bucketMs,
+        )
       }
     })()
   }
@@ -239,7 +255,13 @@ export class HistoryStore {
    * `resolutionMs` per point. The tier is chosen by `pickTier`; the returned `resolutionMs` says
    * what was delivered. Buffered samples are flushed first so a chart shows the latest poll.
    */
-  series(entity: EntityRef, metric: string, fromMs: number, toMs: number, resolutionMs: number): Result<SeriesResult, AppError> {
+  series(
+    entity: EntityRef,
+    metric: string,
+    fromMs: number,
+    toMs: number,
+    resolutionMs: number,
+  ): Result<SeriesResult, AppError> {
     const e = validateEntity(entity)
     if (!e.ok) return e
     const m = parseMetric(metric)
@@ -251,7 +273,12 @@ export class HistoryStore {
     const choice = pickTier(this.tiers, fromMs, resolutionMs, (t) => this.#coversFromMs(t))
     const res = choice.resolutionMs
     if ((toMs - fromMs) / res > MAX_POINTS) {
-      return err(appError('INVALID_PARAMS', `too many points: ask for a resolution of at least ${Math.ceil((toMs - fromMs) / MAX_POINTS)} ms`))
+      return err(
+        appError(
+          'INVALID_PARAMS',
+          `too many points: ask for a resolution of at least ${Math.ceil((toMs - fromMs) / MAX_POINTS)} ms`,
+        ),
+      )
     }
     const kind = m.value.info.kind
     const result: SeriesResult = {
@@ -298,7 +325,11 @@ export class HistoryStore {
 
   /** Every series stored, optionally for one entity. */
   listSeries(entity?: EntityRef): Array<{ entity: EntityRef; metric: string }> {
-    const rows = this.#stmt.allSeries.all() as Array<{ entity_kind: EntityRef['kind']; entity_id: string; metric: string }>
+    const rows = this.#stmt.allSeries.all() as Array<{
+      entity_kind: EntityRef['kind']
+      entity_id: string
+      metric: string
+    }>
     return rows
       .filter((r) => !entity || (r.entity_kind === entity.kind && r.entity_id === entity.id))
       .map((r) => ({ entity: { kind: r.entity_kind, id: r.entity_id }, metric: r.metric }))

@@ -1,4 +1,4 @@
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 
 /**
  * What history is kept for. An entity is a device, a pool (the embedded solo pool) or an upstream

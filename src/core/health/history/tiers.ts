@@ -1,4 +1,4 @@
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 
 /** One downsampling tier: buckets `widthMs` wide, kept for `retentionMs`. */
 export interface TierConfig {

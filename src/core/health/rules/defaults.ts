@@ -10,8 +10,22 @@ const farm = { kind: 'farm' } as const
  * Antminer hashboards; Bitaxe owners will want a tag-scoped rule near 70 °C.
  */
 export const DEFAULT_RULES: readonly AlertRule[] = [
-  { id: 'default-device-offline', type: 'device-offline', forMs: 5 * MIN, enabled: true, scope: farm, severity: 'warning' },
-  { id: 'default-no-accepted-share', type: 'no-accepted-share', forMs: 10 * MIN, enabled: true, scope: farm, severity: 'warning' },
+  {
+    id: 'default-device-offline',
+    type: 'device-offline',
+    forMs: 5 * MIN,
+    enabled: true,
+    scope: farm,
+    severity: 'warning',
+  },
+  {
+    id: 'default-no-accepted-share',
+    type: 'no-accepted-share',
+    forMs: 10 * MIN,
+    enabled: true,
+    scope: farm,
+    severity: 'warning',
+  },
   {
     id: 'default-hashrate-low',
     type: 'hashrate-low',
@@ -22,7 +36,15 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     scope: farm,
     severity: 'warning',
   },
-  { id: 'default-temp-high', type: 'temp-high', aboveC: 85, forMs: 10 * MIN, enabled: true, scope: farm, severity: 'critical' },
+  {
+    id: 'default-temp-high',
+    type: 'temp-high',
+    aboveC: 85,
+    forMs: 10 * MIN,
+    enabled: true,
+    scope: farm,
+    severity: 'critical',
+  },
   {
     id: 'default-reject-rate-high',
     type: 'reject-rate-high',
@@ -44,9 +66,30 @@ export const DEFAULT_RULES: readonly AlertRule[] = [
     severity: 'warning',
   },
   { id: 'default-pool-drift', type: 'pool-drift', forMs: 1 * MIN, enabled: true, scope: farm, severity: 'critical' },
-  { id: 'default-proxy-failover', type: 'proxy-failover', forMs: 1 * MIN, enabled: true, scope: farm, severity: 'warning' },
-  { id: 'default-upstream-down', type: 'upstream-down', forMs: 2 * MIN, enabled: true, scope: farm, severity: 'warning' },
-  { id: 'default-node-unreachable', type: 'node-unreachable', forMs: 2 * MIN, enabled: true, scope: farm, severity: 'critical' },
+  {
+    id: 'default-proxy-failover',
+    type: 'proxy-failover',
+    forMs: 1 * MIN,
+    enabled: true,
+    scope: farm,
+    severity: 'warning',
+  },
+  {
+    id: 'default-upstream-down',
+    type: 'upstream-down',
+    forMs: 2 * MIN,
+    enabled: true,
+    scope: farm,
+    severity: 'warning',
+  },
+  {
+    id: 'default-node-unreachable',
+    type: 'node-unreachable',
+    forMs: 2 * MIN,
+    enabled: true,
+    scope: farm,
+    severity: 'critical',
+  },
   {
     id: 'default-template-stale',
     type: 'template-stale',

@@ -33,7 +33,12 @@ const poll = (deviceId: string, tsMs: number, o: Partial<DeviceObservation> = {}
 })
 
 /** A recorded 15-second poll series: `stateAt(t)` says what the device reported at t. */
-function polls(deviceId: string, fromMs: number, toMs: number, stateAt: (tMs: number) => Partial<DeviceObservation>): Step[] {
+function polls(
+  deviceId: string,
+  fromMs: number,
+  toMs: number,
+  stateAt: (tMs: number) => Partial<DeviceObservation>,
+): Step[] {
   return every(15 * S, fromMs, toMs, (t) => [poll(deviceId, t, stateAt(t))])
 }
 
@@ -41,7 +46,11 @@ describe('alert engine: debounce, fire once, recover once', () => {
   it('device offline: a 2-minute blip is ignored; a 12-minute outage fires once after 5 min and recovers once', () => {
     const { e, clock } = engine([rule({ id: 'off', type: 'device-offline', forMs: 5 * MIN })])
     const down = (t: number) => (t >= T0 + 10 * MIN && t < T0 + 12 * MIN) || (t >= T0 + 30 * MIN && t < T0 + 42 * MIN)
-    const events = replay(e, clock, polls('rig-1', T0, T0 + HOUR, (t) => ({ reachable: !down(t) })))
+    const events = replay(
+      e,
+      clock,
+      polls('rig-1', T0, T0 + HOUR, (t) => ({ reachable: !down(t) })),
+    )
     expect(timeline(events, T0)).toEqual([
       ['fired:device-offline', 'rig-1', 35],
       ['recovered:device-offline', 'rig-1', 42],
@@ -63,7 +72,11 @@ describe('alert engine: debounce, fire once, recover once', () => {
       if (m >= 10.25 && m < 25.25) return 81.5
       return 65
     }
-    const events = replay(e, clock, polls('rig-2', T0, T0 + 40 * MIN, (t) => ({ maxTempC: tempAt(t) })))
+    const events = replay(
+      e,
+      clock,
+      polls('rig-2', T0, T0 + 40 * MIN, (t) => ({ maxTempC: tempAt(t) })),
+    )
     expect(timeline(events, T0)).toEqual([
       ['fired:temp-high', 'rig-2', 20.25],
       ['recovered:temp-high', 'rig-2', 25.25],
@@ -95,7 +108,11 @@ describe('alert engine: debounce, fire once, recover once', () => {
   it("no accepted share also counts a rise in the device's own accepted counter (devices on outside pools)", () => {
     const { e, clock } = engine([rule({ id: 'quiet', type: 'no-accepted-share', forMs: 10 * MIN })])
     const acceptedAt = (t: number) => Math.min(Math.floor((t - T0) / MIN), 15) // counter stops rising at 15 min
-    const events = replay(e, clock, polls('rig-4', T0, T0 + 30 * MIN, (t) => ({ acceptedTotal: acceptedAt(t) })))
+    const events = replay(
+      e,
+      clock,
+      polls('rig-4', T0, T0 + 30 * MIN, (t) => ({ acceptedTotal: acceptedAt(t) })),
+    )
     expect(timeline(events, T0)).toEqual([['fired:no-accepted-share', 'rig-4', 25]])
   })
 
@@ -108,16 +125,24 @@ describe('alert engine: debounce, fire once, recover once', () => {
       if (m >= 130 && m < 160) return 0.31 // a board dropped out
       return 1.0 + 0.02 * Math.sin(m) // normal jitter
     }
-    const events = replay(e, clock, polls('rig-5', T0, T0 + 3 * HOUR, (t) => ({ hashrateThs: hrAt(t) })))
+    const events = replay(
+      e,
+      clock,
+      polls('rig-5', T0, T0 + 3 * HOUR, (t) => ({ hashrateThs: hrAt(t) })),
+    )
     expect(timeline(events, T0)).toEqual([
       ['fired:hashrate-low', 'rig-5', 145],
       ['recovered:hashrate-low', 'rig-5', 160],
     ])
-    expect(events[0]!.message).toMatch(/^rig-5 is hashing 0\.31 TH\/s, below 50 % of its 24 h average \(0\.9\d TH\/s\)\.$/)
+    expect(events[0]!.message).toMatch(
+      /^rig-5 is hashing 0\.31 TH\/s, below 50 % of its 24 h average \(0\.9\d TH\/s\)\.$/,
+    )
   })
 
   it('hashrate against nameplate works from the first minute (no baseline needed)', () => {
-    const { e, clock } = engine([rule({ id: 'np', type: 'hashrate-low', belowPct: 80, baseline: 'nameplate', forMs: 2 * MIN })])
+    const { e, clock } = engine([
+      rule({ id: 'np', type: 'hashrate-low', belowPct: 80, baseline: 'nameplate', forMs: 2 * MIN }),
+    ])
     const events = replay(
       e,
       clock,
@@ -192,7 +217,11 @@ describe('alert engine: debounce, fire once, recover once', () => {
 describe('alert engine: quiet at start-up', () => {
   it('a device already offline when the app starts fires only after the full window from start', () => {
     const { e, clock } = engine([rule({ id: 'off', type: 'device-offline', forMs: 5 * MIN })])
-    const events = replay(e, clock, polls('rig-1', T0, T0 + 20 * MIN, () => ({ reachable: false })))
+    const events = replay(
+      e,
+      clock,
+      polls('rig-1', T0, T0 + 20 * MIN, () => ({ reachable: false })),
+    )
     expect(timeline(events, T0)).toEqual([['fired:device-offline', 'rig-1', 5]])
   })
 
@@ -201,14 +230,10 @@ describe('alert engine: quiet at start-up', () => {
       rule({ id: 'off', type: 'device-offline', forMs: 5 * MIN }),
       rule({ id: 'hot', type: 'temp-high', aboveC: 75, forMs: 5 * MIN }),
     ])
-    const events = replay(
-      e,
-      clock,
-      [
-        ...polls('rig-1', T0, T0 + 30 * MIN, (t) => ({ reachable: t >= T0 + 4 * MIN })),
-        ...polls('rig-2', T0, T0 + 30 * MIN, (t) => ({ maxTempC: t < T0 + 4 * MIN ? 90 : 60 })),
-      ],
-    )
+    const events = replay(e, clock, [
+      ...polls('rig-1', T0, T0 + 30 * MIN, (t) => ({ reachable: t >= T0 + 4 * MIN })),
+      ...polls('rig-2', T0, T0 + 30 * MIN, (t) => ({ maxTempC: t < T0 + 4 * MIN ? 90 : 60 })),
+    ])
     expect(events).toEqual([])
   })
 
@@ -231,10 +256,13 @@ describe('alert engine: quiet at start-up', () => {
   })
 
   it('instant events older than the start are not announced; new ones are, once', () => {
-    const { e, clock } = engine([
-      rule({ id: 'new', type: 'unknown-device', severity: 'info' }),
-      rule({ id: 'block', type: 'block-found', severity: 'info' }),
-    ], { announcedAddresses: ['192.0.2.9'] })
+    const { e, clock } = engine(
+      [
+        rule({ id: 'new', type: 'unknown-device', severity: 'info' }),
+        rule({ id: 'block', type: 'block-found', severity: 'info' }),
+      ],
+      { announcedAddresses: ['192.0.2.9'] },
+    )
     const events = replay(e, clock, [
       {
         atMs: T0,
@@ -248,9 +276,23 @@ describe('alert engine: quiet at start-up', () => {
       {
         atMs: T0 + MIN,
         observations: [
-          { kind: 'discovery', tsMs: T0 + MIN, address: '192.0.2.10', known: false, model: 'Bitaxe Gamma', name: 'bitaxe' },
+          {
+            kind: 'discovery',
+            tsMs: T0 + MIN,
+            address: '192.0.2.10',
+            known: false,
+            model: 'Bitaxe Gamma',
+            name: 'bitaxe',
+          },
           { kind: 'discovery', tsMs: T0 + MIN, address: '192.0.2.10', known: false },
-          { kind: 'block', tsMs: T0 + MIN, height: 880_001, hash: '00bb', worker: 'bc1qxyz.gamma', rewardSats: 312_500_000 },
+          {
+            kind: 'block',
+            tsMs: T0 + MIN,
+            height: 880_001,
+            hash: '00bb',
+            worker: 'bc1qxyz.gamma',
+            rewardSats: 312_500_000,
+          },
           { kind: 'block', tsMs: T0 + MIN, height: 880_001, hash: '00bb' },
         ],
       },
@@ -268,10 +310,18 @@ describe('alert engine: quiet at start-up', () => {
 
   it('incidents still open in the alert centre resume: no second fire, one recovery', () => {
     const { e, clock } = engine([rule({ id: 'off', type: 'device-offline', forMs: 5 * MIN })], {
-      openIncidents: [{ incidentId: 'old-1', ruleId: 'off', subject: { kind: 'device', id: 'rig-1' }, firedAtMs: T0 - HOUR }],
+      openIncidents: [
+        { incidentId: 'old-1', ruleId: 'off', subject: { kind: 'device', id: 'rig-1' }, firedAtMs: T0 - HOUR },
+      ],
     })
-    expect(e.firing()).toEqual([{ incidentId: 'old-1', ruleId: 'off', subject: { kind: 'device', id: 'rig-1' }, firedAtMs: T0 - HOUR }])
-    const events = replay(e, clock, polls('rig-1', T0, T0 + 20 * MIN, (t) => ({ reachable: t >= T0 + 12 * MIN })))
+    expect(e.firing()).toEqual([
+      { incidentId: 'old-1', ruleId: 'off', subject: { kind: 'device', id: 'rig-1' }, firedAtMs: T0 - HOUR },
+    ])
+    const events = replay(
+      e,
+      clock,
+      polls('rig-1', T0, T0 + 20 * MIN, (t) => ({ reachable: t >= T0 + 12 * MIN })),
+    )
     expect(timeline(events, T0)).toEqual([['recovered:device-offline', 'rig-1', 12]])
     expect(events[0]!.incidentId).toBe('old-1')
     expect(events[0]!.data.durationMs).toBe(HOUR + 12 * MIN)
@@ -290,7 +340,10 @@ describe('alert engine: rate limits, scopes and editing', () => {
       if (m >= 90) return 80
       return 70
     }
-    const steps = every(MIN, T0, T0 + 91 * MIN, (t) => [poll('flappy', t, { maxTempC: tempAt(t) }), poll('calm', t, {})])
+    const steps = every(MIN, T0, T0 + 91 * MIN, (t) => [
+      poll('flappy', t, { maxTempC: tempAt(t) }),
+      poll('calm', t, {}),
+    ])
     const events = replay(e, clock, steps)
     const fired = events.filter((x) => x.phase === 'fired')
     expect(fired).toHaveLength(11) // every hot stretch is recorded in the app...
@@ -313,8 +366,14 @@ describe('alert engine: rate limits, scopes and editing', () => {
   })
 
   it('a block found is never rate-limited', () => {
-    const { e, clock } = engine([rule({ id: 'b', type: 'block-found' })], { perSubjectLimit: { max: 1, windowMs: HOUR } })
-    const events = replay(e, clock, every(MIN, T0, T0 + 3 * MIN, (t, i) => [{ kind: 'block', tsMs: t, height: i, hash: `h${i}` }]))
+    const { e, clock } = engine([rule({ id: 'b', type: 'block-found' })], {
+      perSubjectLimit: { max: 1, windowMs: HOUR },
+    })
+    const events = replay(
+      e,
+      clock,
+      every(MIN, T0, T0 + 3 * MIN, (t, i) => [{ kind: 'block', tsMs: t, height: i, hash: `h${i}` }]),
+    )
     expect(events.map((x) => x.suppressed)).toEqual([false, false, false])
   })
 
@@ -324,7 +383,14 @@ describe('alert engine: rate limits, scopes and editing', () => {
       [
         rule({ id: 'farm-hot', type: 'temp-high', aboveC: 85, forMs: 0 }),
         rule({ id: 'bitaxe-hot', type: 'temp-high', aboveC: 70, forMs: 0, scope: { kind: 'tag', tag: 'bitaxe' } }),
-        rule({ id: 'mute', type: 'temp-high', aboveC: 1, forMs: 0, enabled: false, scope: { kind: 'device', deviceId: 'muted' } }),
+        rule({
+          id: 'mute',
+          type: 'temp-high',
+          aboveC: 1,
+          forMs: 0,
+          enabled: false,
+          scope: { kind: 'device', deviceId: 'muted' },
+        }),
       ],
       { tagsOf: (id) => tags[id] ?? [] },
     )
@@ -362,9 +428,13 @@ describe('alert engine: rate limits, scopes and editing', () => {
       expect(r.enabled).toBe(true)
     }
     const bad = parseRule({ ...DEFAULT_RULES[3], aboveC: 'hot' })
-    expect(bad.ok === false && bad.error.message).toBe('alert rule: aboveC: Invalid input: expected number, received string')
+    expect(bad.ok === false && bad.error.message).toBe(
+      'alert rule: aboveC: Invalid input: expected number, received string',
+    )
     const tagOnBlock = parseRule({ ...DEFAULT_RULES[12], scope: { kind: 'tag', tag: 'x' } })
-    expect(tagOnBlock.ok === false && tagOnBlock.error.message).toBe('alert rule: scope: a tag scope applies to device rules only')
+    expect(tagOnBlock.ok === false && tagOnBlock.error.message).toBe(
+      'alert rule: scope: a tag scope applies to device rules only',
+    )
     expect(parseRule({ id: 'x', type: 'nope', enabled: true, scope: farm, severity: 'info' }).ok).toBe(false)
   })
 })

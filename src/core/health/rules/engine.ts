@@ -178,7 +178,12 @@ export class AlertEngine {
   }
 
   /** Incidents currently firing (for the UI's "needs attention" and the daily summary). */
-  firing(): Array<{ incidentId: string; ruleId: string; subject: { kind: SubjectKind; id: string }; firedAtMs: number }> {
+  firing(): Array<{
+    incidentId: string
+    ruleId: string
+    subject: { kind: SubjectKind; id: string }
+    firedAtMs: number
+  }> {
     const out = []
     for (const s of this.#incidents.values()) {
       if (s.phase === 'firing') {
@@ -211,7 +216,12 @@ export class AlertEngine {
       }
       case 'shares': {
         const d = this.#device(o.deviceId, o.name, now)
-        const s = { atMs: now, accepted: num(o.accepted) ?? 0, rejected: num(o.rejected) ?? 0, stale: num(o.stale) ?? 0 }
+        const s = {
+          atMs: now,
+          accepted: num(o.accepted) ?? 0,
+          rejected: num(o.rejected) ?? 0,
+          stale: num(o.stale) ?? 0,
+        }
         d.shares.push(s)
         d.sharesSinceMs ??= now
         if (s.accepted > 0) d.lastAcceptedMs = now
@@ -285,7 +295,8 @@ export class AlertEngine {
       if (s.subject.kind !== 'device' || s.subject.id !== deviceId) continue
       this.#incidents.delete(k)
       const rule = this.#rules.find((r) => r.id === s.ruleId)
-      if (s.phase === 'firing' && rule) out.push(this.#closed(rule, s, d?.name ?? deviceId, now, 'the device was removed'))
+      if (s.phase === 'firing' && rule)
+        out.push(this.#closed(rule, s, d?.name ?? deviceId, now, 'the device was removed'))
     }
     this.#devices.delete(deviceId)
     return out
@@ -352,7 +363,11 @@ export class AlertEngine {
 
   #evalOther(s: OtherState, now: number): AlertEvent[] {
     const types: RuleType[] =
-      s.kind === 'upstream' ? ['upstream-down'] : s.kind === 'proxy' ? ['proxy-failover'] : ['node-unreachable', 'template-stale']
+      s.kind === 'upstream'
+        ? ['upstream-down']
+        : s.kind === 'proxy'
+          ? ['proxy-failover']
+          : ['node-unreachable', 'template-stale']
     const subject: AlertSubject = { kind: s.kind, id: s.id, name: s.name }
     const out: AlertEvent[] = []
     for (const type of types) {
@@ -492,7 +507,11 @@ export class AlertEngine {
       case 'upstream-down':
         return {
           cond: s.up === undefined ? undefined : !s.up,
-          fired: () => ({ title: `Upstream ${n} is down`, message: `The proxy cannot reach upstream pool ${n}.`, data: {} }),
+          fired: () => ({
+            title: `Upstream ${n} is down`,
+            message: `The proxy cannot reach upstream pool ${n}.`,
+            data: {},
+          }),
           recovered: () => ({ title: `Upstream ${n} is up`, message: `Upstream pool ${n} answers again.`, data: {} }),
         }
       case 'proxy-failover': {
@@ -524,7 +543,11 @@ export class AlertEngine {
             message: `The pool cannot reach bitcoin node ${n}: no new work for the miners.`,
             data: {},
           }),
-          recovered: () => ({ title: `Bitcoin node ${n} is reachable`, message: `Bitcoin node ${n} answers again.`, data: {} }),
+          recovered: () => ({
+            title: `Bitcoin node ${n} is reachable`,
+            message: `Bitcoin node ${n} answers again.`,
+            data: {},
+          }),
         }
       case 'template-stale': {
         if (s.up !== true || s.templateAgeMs == null) return { cond: undefined }
@@ -536,7 +559,11 @@ export class AlertEngine {
             message: `The pool's block template from ${n} is ${formatDuration(age)} old (limit ${formatDuration(rule.maxAgeMs)}): miners may be working on an old block.`,
             data: { templateAgeMs: age, maxAgeMs: rule.maxAgeMs },
           }),
-          recovered: () => ({ title: `Fresh block template from ${n}`, message: `${n} delivers fresh templates again.`, data: {} }),
+          recovered: () => ({
+            title: `Fresh block template from ${n}`,
+            message: `${n} delivers fresh templates again.`,
+            data: {},
+          }),
         }
       }
       default:
@@ -556,7 +583,12 @@ export class AlertEngine {
       return [this.#event(rule, subject, 'recovered', now, t, st.incidentId!, !st.notified, st.firedAtMs)]
     }
     if (st?.phase === 'firing') return []
-    const pending = st ?? { phase: 'pending' as const, ruleId: rule.id, subject: { kind: subject.kind, id: subject.id }, sinceMs: now }
+    const pending = st ?? {
+      phase: 'pending' as const,
+      ruleId: rule.id,
+      subject: { kind: subject.kind, id: subject.id },
+      sinceMs: now,
+    }
     if (!st) this.#incidents.set(key, pending)
     // no-accepted-share measures its silence itself; debouncing it again would double the wait.
     const forMs = rule.type !== 'no-accepted-share' && 'forMs' in rule ? rule.forMs : 0
@@ -646,7 +678,8 @@ export class AlertEngine {
 }
 
 function driftText(name: string, d: PoolDrift): Text {
-  const show = (p: PoolRef | null) => (p ? `${cleanName(p.url, '(empty)')} as ${cleanName(p.user, '(no user)')}` : 'nothing')
+  const show = (p: PoolRef | null) =>
+    p ? `${cleanName(p.url, '(empty)')} as ${cleanName(p.user, '(no user)')}` : 'nothing'
   const slot = `pool ${d.slot + 1}`
   const message =
     d.reason === 'active-unassigned'

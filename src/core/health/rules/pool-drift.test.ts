@@ -38,7 +38,10 @@ describe('pool drift: comparing reported pools with assigned ones', () => {
       found: { url: assigned[0]!.url, user: 'bc1qthief.rig1' },
     })
     expect(comparePools([assigned[0]!, { url: 'evil:1', user: 'bc1qowner.rig1' }], assigned)?.slot).toBe(1)
-    expect(comparePools([assigned[0]!, { url: '', user: '' }], assigned)).toMatchObject({ slot: 1, reason: 'slot-missing' })
+    expect(comparePools([assigned[0]!, { url: '', user: '' }], assigned)).toMatchObject({
+      slot: 1,
+      reason: 'slot-missing',
+    })
     expect(
       comparePools([assigned[0]!, assigned[1]!, { url: 'stratum+tcp://evil:3333', user: 'x', active: true }], assigned),
     ).toMatchObject({ slot: 2, reason: 'active-unassigned', found: { url: 'stratum+tcp://evil:3333', user: 'x' } })
@@ -85,7 +88,16 @@ describe('pool drift: a Bitaxe whose pool is changed through its own API', () =>
     const clock = testClock(T0)
     const engine = new AlertEngine({
       now: clock.now,
-      rules: [{ id: 'drift', type: 'pool-drift', forMs: 60_000, enabled: true, scope: { kind: 'farm' }, severity: 'critical' }],
+      rules: [
+        {
+          id: 'drift',
+          type: 'pool-drift',
+          forMs: 60_000,
+          enabled: true,
+          scope: { kind: 'farm' },
+          severity: 'critical',
+        },
+      ],
       assignedPools: (deviceId) => (deviceId === 'bitaxe-1' ? assigned : undefined),
     })
     const events: AlertEvent[] = []

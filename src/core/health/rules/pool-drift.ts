@@ -40,7 +40,8 @@ export function comparePools(
     const want = assigned[i]!
     const got = configured[i]
     if (!got) return { slot: i, reason: 'slot-missing', expected: want, found: null }
-    if (!same(got, want)) return { slot: i, reason: 'slot-differs', expected: want, found: { url: got.url, user: got.user } }
+    if (!same(got, want))
+      return { slot: i, reason: 'slot-differs', expected: want, found: { url: got.url, user: got.user } }
   }
   const idx = configured.findIndex((p) => p.active === true && !assigned.some((a) => same(a, p)))
   if (idx >= 0) {

@@ -1,4 +1,4 @@
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import type { Logger } from '../../logger'
 import type { Database } from '../../store/sqlite'
 import type { Clock } from '../clock'

@@ -1,12 +1,16 @@
 import { z } from 'zod'
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import { type AlertRule, DEVICE_RULE_TYPES } from './types'
 
 const MIN = 60_000
 const DAY = 1440 * MIN
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'id: 1-64 of letters, digits, _ . : -')
-const forMs = z.number().int().min(0).max(7 * DAY)
+const forMs = z
+  .number()
+  .int()
+  .min(0)
+  .max(7 * DAY)
 const pct = z.number().gt(0).max(100)
 
 const scope = z.discriminatedUnion('kind', [
@@ -23,7 +27,11 @@ const common = {
   channels: z.array(id).max(32).nullable().optional(),
 }
 
-const rateRule = { abovePct: pct, windowMs: z.number().int().min(MIN).max(DAY), minShares: z.number().int().min(1).max(1e6) }
+const rateRule = {
+  abovePct: pct,
+  windowMs: z.number().int().min(MIN).max(DAY),
+  minShares: z.number().int().min(1).max(1e6),
+}
 
 /** Validates rules arriving from the UI or read back from the store. */
 export const alertRuleSchema = z

@@ -110,7 +110,9 @@ export class TestUpstreamPool {
 
   async listen(): Promise<number> {
     const handler = (s: net.Socket): void => this.accept(s)
-    this.server = this.opts.tls ? tls.createServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, handler) : net.createServer(handler)
+    this.server = this.opts.tls
+      ? tls.createServer({ cert: this.opts.tls.cert, key: this.opts.tls.key }, handler)
+      : net.createServer(handler)
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
     this.port = (this.server.address() as net.AddressInfo).port
     return this.port
@@ -334,10 +336,18 @@ export class TestUpstreamPool {
     if (s.extranonce2Hex.length !== this.opts.extranonce2Size * 2) return reject(20, 'Invalid nonce2 length', parsed)
     let version = entry.job.version
     if (s.versionBits !== undefined) {
-      if (!versionWithinMask(entry.job.version, s.versionBits, c.mask)) return reject(20, 'Invalid version mask', parsed)
+      if (!versionWithinMask(entry.job.version, s.versionBits, c.mask))
+        return reject(20, 'Invalid version mask', parsed)
       version = rolledVersion(entry.job.version, s.versionBits, c.mask)
     }
-    const share = computeShare(entry.job, c.extranonce1, Buffer.from(s.extranonce2Hex, 'hex'), s.ntime, s.nonce, version)
+    const share = computeShare(
+      entry.job,
+      c.extranonce1,
+      Buffer.from(s.extranonce2Hex, 'hex'),
+      s.ntime,
+      s.nonce,
+      version,
+    )
     if (!meetsTargetLE(share.hash, targetToBytesLE(difficultyToTarget(diff))))
       return reject(23, `Difficulty too low (${share.difficulty.toPrecision(3)} < ${diff})`, parsed)
     const key = share.hash.toString('hex')

@@ -145,7 +145,8 @@ function validateChange(change: SettingsChange): string | undefined {
   if (change.wifi) {
     const n = Buffer.byteLength(change.wifi.ssid, 'utf8')
     if (n < 1 || n > 32) return 'The Wi-Fi name must be 1 to 32 bytes long.'
-    if (Buffer.byteLength(change.wifi.password ?? '', 'utf8') > 63) return 'The Wi-Fi password must be at most 63 bytes long.'
+    if (Buffer.byteLength(change.wifi.password ?? '', 'utf8') > 63)
+      return 'The Wi-Fi password must be at most 63 bytes long.'
   }
   for (const [label, pool] of [
     ['primary pool', change.primaryPool],
@@ -159,7 +160,8 @@ function validateChange(change: SettingsChange): string | undefined {
       return `The ${label} port must be 1 to 65535.`
     if (pool.user.length === 0 || pool.user.length > 256) return `The ${label} worker name must be 1 to 256 characters.`
     if ((pool.password ?? '').length > 256) return `The ${label} password must be at most 256 characters.`
-    if ((pool.user + (pool.password ?? '')).includes('\u0000')) return `The ${label} worker and password must not contain NUL.`
+    if ((pool.user + (pool.password ?? '')).includes('\u0000'))
+      return `The ${label} worker and password must not contain NUL.`
   }
   return undefined
 }

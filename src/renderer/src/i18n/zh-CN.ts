@@ -34,7 +34,8 @@ export const zhCN: Catalog = {
   'system.secrets.file-0600': '仅当前用户可读的文件',
   'system.secrets.memory': '仅在内存中',
   'system.secrets.warn.os-keystore': '正在使用系统钥匙串。',
-  'system.secrets.warn.file-0600': '矿机和矿池密码以未加密形式保存在数据文件夹中，只有你的用户帐户可以读取。使用带系统钥匙串的桌面应用可加密保存。',
+  'system.secrets.warn.file-0600':
+    '矿机和矿池密码以未加密形式保存在数据文件夹中，只有你的用户帐户可以读取。使用带系统钥匙串的桌面应用可加密保存。',
   'system.secrets.warn.memory': '密码仅保存在内存中，Hashyard 停止后即丢失。',
   'system.ports': '监听端口',
   'system.ports.none': '尚无监听服务。',

@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { type Language, LANGUAGE_NAMES } from '../i18n'
+import { LANGUAGE_NAMES, type Language } from '../i18n'
 import { saveSetting, type Theme, useApp, useT } from '../store'
 
 export function SettingsPage() {

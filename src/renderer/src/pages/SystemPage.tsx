@@ -36,7 +36,9 @@ export function SystemPage() {
             <dd className="mono">{status?.nodeVersion ?? '…'}</dd>
             <dt>{t('system.store')}</dt>
             <dd className="mono">
-              {status ? `SQLite ${status.store.sqliteVersion} (${status.store.driver}, schema v${status.store.schemaVersion})` : '…'}
+              {status
+                ? `SQLite ${status.store.sqliteVersion} (${status.store.driver}, schema v${status.store.schemaVersion})`
+                : '…'}
             </dd>
             <dt>{t('system.secrets')}</dt>
             <dd>

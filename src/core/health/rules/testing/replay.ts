@@ -32,7 +32,12 @@ export function replay(engine: AlertEngine, clock: ReturnType<typeof testClock>,
 }
 
 /** Every `stepMs` from `fromMs` (inclusive) to `toMs` (exclusive), one step built by `make`. */
-export function every(stepMs: number, fromMs: number, toMs: number, make: (tMs: number, i: number) => Observation[]): Step[] {
+export function every(
+  stepMs: number,
+  fromMs: number,
+  toMs: number,
+  make: (tMs: number, i: number) => Observation[],
+): Step[] {
   const steps: Step[] = []
   for (let t = fromMs, i = 0; t < toMs; t += stepMs, i++) steps.push({ atMs: t, observations: make(t, i) })
   return steps
