@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { _electron } from 'playwright-core'

@@ -1,8 +1,9 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CounterExtranonce1Allocator } from './server'
-import { fixture, POOL_ADDRESS, type Pool, startPool, TINY_DIFF } from './testing/harness'
+import { memoryLogger } from '../logger'
+import { CounterExtranonce1Allocator, StratumServer } from './server'
+import { fixture, mainnetTemplate, POOL_ADDRESS, type Pool, startPool, TINY_DIFF } from './testing/harness'
 import { grind, shareTarget } from './testing/miner'
 
 let pool: Pool | undefined
@@ -160,6 +161,35 @@ describe('connection limits', () => {
 })
 
 describe('misbehaviour and control', () => {
+  it('reports a busy port as an error from listen()', async () => {
+    pool = await startPool()
+    const second = new StratumServer({
+      work: pool.feed,
+      network: 'mainnet',
+      logger: memoryLogger(),
+      host: '127.0.0.1',
+      port: pool.port,
+    })
+    await expect(second.listen()).rejects.toThrow(/EADDRINUSE/)
+    // The running server is unaffected.
+    expect((await (await pool.connect()).request('mining.subscribe', [])).error).toBeNull()
+  })
+
+  it('keeps miners connected while there is no work yet, then sends it', async () => {
+    pool = await startPool({ publish: false })
+    const miner = await pool.connect()
+    const [sub, auth] = await miner.pipeline([
+      ['mining.subscribe', []],
+      ['mining.authorize', [`${POOL_ADDRESS}.early`, 'x']],
+    ])
+    expect([sub!.error, auth!.result]).toEqual([null, true])
+    expect(miner.notifies).toHaveLength(0)
+    const job = pool.feed.publish(mainnetTemplate())
+    const n = await miner.notifyCount(1)
+    expect(n.jobId).toBe(job.id)
+    expect(miner.difficulties).toEqual([TINY_DIFF])
+  })
+
   it('escalates continuous invalid shares: resend work, then client.reconnect, then drop', async () => {
     pool = await startPool({ server: { storm: { resendAfterMs: 60, reconnectAfterMs: 120, dropAfterMs: 180 } } })
     const { miner, job } = await pool.handshake()

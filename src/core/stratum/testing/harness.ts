@@ -84,11 +84,17 @@ export interface Ready {
 export const TINY_DIFF = 2 ** -20
 
 export async function startPool(
-  opts: { template?: BlockTemplate; server?: Partial<StratumServerOptions>; feed?: Partial<WorkFeedOptions> } = {},
+  opts: {
+    template?: BlockTemplate
+    /** false: start without work (the node is not ready yet). */
+    publish?: boolean
+    server?: Partial<StratumServerOptions>
+    feed?: Partial<WorkFeedOptions>
+  } = {},
 ): Promise<Pool> {
   const log = memoryLogger('debug')
   const feed = new WorkFeed({ payoutScript: payoutScript(POOL_ADDRESS), coinbaseTag: 'hashyard-test', ...opts.feed })
-  feed.publish(opts.template ?? mainnetTemplate())
+  if (opts.publish !== false) feed.publish(opts.template ?? mainnetTemplate())
   const shares: ShareEvent[] = []
   const blocks: FoundBlock[] = []
   const server = new StratumServer({
