@@ -87,7 +87,15 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
       const driverOf = async (rec: DeviceRecord): Promise<Result<MinerDriver, AppError>> => {
         if (rec.ip === null || rec.vendor === null)
           return deviceErr('NOT_SUPPORTED', 'The device has no known address or was not identified')
-        const key = [rec.vendor, rec.ip, rec.httpPort, rec.rpcPort, rec.v3Port, rec.capabilities?.setPools, credVersion].join('|')
+        const key = [
+          rec.vendor,
+          rec.ip,
+          rec.httpPort,
+          rec.rpcPort,
+          rec.v3Port,
+          rec.capabilities?.setPools,
+          credVersion,
+        ].join('|')
         const hit = drivers.get(rec.id)
         if (hit && hit.key === key) return { ok: true, value: hit.driver }
         const creds = await credentials.resolve(rec.vendor as Vendor, rec.ip)

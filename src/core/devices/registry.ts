@@ -7,8 +7,8 @@
  */
 import { type AppError, ok, type Result } from '../../shared/errors'
 import { createAntminerDriver, detectAntminer } from './antminer/driver'
+import { createAvalonDriver, detectAvalon } from './avalon/driver'
 import { createAxeosDriver, detectAxeos } from './axeos/driver'
-import { createWhatsminerDriver, detectWhatsminer } from './whatsminer/driver'
 import { cgminerRaw } from './cgminer/client'
 import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
@@ -23,6 +23,7 @@ import type {
   MinerDriver,
   Vendor,
 } from './types'
+import { createWhatsminerDriver, detectWhatsminer } from './whatsminer/driver'
 
 /** A vendor signature seen by a probe, including vendors we recognise but do not drive. */
 export type DetectedKind =
@@ -177,6 +178,10 @@ export async function identifyDevice(
     const id = await detectAntminer(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createAntminerDriver(id.value, opts), kind }) : id
   }
+  if (kind === 'avalon' && report.cgminer) {
+    const id = await detectAvalon(endpoint, opts)
+    return id.ok ? ok({ identity: id.value, driver: createAvalonDriver(id.value, opts), kind }) : id
+  }
   if (kind === 'whatsminer') {
     const id = await detectWhatsminer(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createWhatsminerDriver(id.value, opts), kind }) : id
@@ -223,6 +228,8 @@ export function driverFor(
       return ok(createAntminerDriver(identity, opts))
     case 'whatsminer':
       return ok(createWhatsminerDriver(identity, opts))
+    case 'avalon':
+      return ok(createAvalonDriver(identity, opts))
     case 'epic':
       return deviceErr('NOT_SUPPORTED', 'ePIC has no driver yet')
     default:

@@ -43,7 +43,7 @@ export const HEALTH_MIGRATIONS: Migration[] = [
     up: `
       CREATE TABLE health_alerts (
         id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, rule_type TEXT NOT NULL, severity TEXT NOT NULL,
-        subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, title TEXT NOT NULL, message TEXT NOT NULL,
+        subject_kind TEXT NOT NULL, subject_id TEXT NOT NULL, subject_name TEXT NOT NULL, title TEXT NOT NULL, message TEXT NOT NULL,
         data_json TEXT, instant INTEGER NOT NULL, fired_at_ms INTEGER NOT NULL, recovered_at_ms INTEGER,
         recovery_message TEXT, acked_at_ms INTEGER
       );

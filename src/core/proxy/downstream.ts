@@ -291,7 +291,6 @@ export class Downstream {
   attach(a: Assignment, nowMs: number): 'subscribe' | 'set_extranonce' | 'none' | 'reconnect' {
     const before = this.assignment
     this.assignment = a
-    this.vardiff.setNetworkDifficulty(Number.POSITIVE_INFINITY)
     this.updateMask(a.upstreamMask, before !== undefined)
     if (!this.subscribed) {
       if (this.pendingSubscribe === undefined) return 'none'

@@ -7,7 +7,7 @@ import type { Logger } from '../logger'
 export class Emitter<Events extends { [K in keyof Events]: (arg: never) => void }> {
   private readonly listeners = new Map<keyof Events, Set<(arg: never) => void>>()
 
-  constructor(private readonly log: Logger) {}
+  constructor(private readonly emitterLog: Logger) {}
 
   /** Adds a listener; returns its removal. */
   on<K extends keyof Events>(event: K, fn: Events[K]): () => void {
@@ -27,7 +27,7 @@ export class Emitter<Events extends { [K in keyof Events]: (arg: never) => void 
       try {
         ;(fn as (a: Parameters<Events[K]>[0]) => void)(arg)
       } catch (e) {
-        this.log.error('event listener failed', { event: String(event), error: (e as Error).stack ?? String(e) })
+        this.emitterLog.error('event listener failed', { event: String(event), error: (e as Error).stack ?? String(e) })
       }
     }
   }

@@ -50,6 +50,8 @@ describe('toPoolTarget', () => {
     if (!tls.ok) expect(tls.error.message).toMatch(/cannot be set over USB/)
     const none = toPoolTarget({ url: 'pool.example', user: 'a' })
     expect(!none.ok && none.error.message).toMatch(/needs a port/)
+    const spaced = toPoolTarget({ url: 'pool example', port: 3333, user: 'a' })
+    expect(!spaced.ok && spaced.error.message).toMatch(/bare host name or IP/)
     const clash = toPoolTarget({ url: 'pool.example:3333', port: 4444, user: 'a' })
     expect(!clash.ok && clash.error.message).toMatch(/says port 3333 but the port field says 4444/)
   })

@@ -55,6 +55,10 @@ export function toPoolTarget(input: PoolInput, workerName?: string): Result<Pool
     host = withPort[1] as string
     port = fromUrl
   }
+  // The same rule as the NVS editor, checked here so bad input never reaches the device.
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(host)) {
+    return err(appError('INVALID_PARAMS', 'The pool host must be a bare host name or IP address.'))
+  }
   if (port === undefined) return err(appError('INVALID_PARAMS', 'The pool needs a port (for example 3333).'))
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     return err(appError('INVALID_PARAMS', 'The pool port must be 1 to 65535.'))

@@ -74,6 +74,38 @@ describe('handshake', () => {
     expect({ ...second, jobId: '' }).toEqual({ ...miner.notifies[0]!, jobId: '' })
   })
 
+  it('ends in the same state for every order of the five handshake messages sent in one burst', async () => {
+    pool = await startPool()
+    const msgs: Array<[string, unknown[]]> = [
+      ['mining.configure', [['version-rolling'], { 'version-rolling.mask': 'ffffffff' }]],
+      ['mining.subscribe', ['perm/1']],
+      ['mining.authorize', [`${POOL_ADDRESS}.p`, 'x']],
+      ['mining.suggest_difficulty', [2 ** -12]],
+      ['mining.extranonce.subscribe', []],
+    ]
+    const perms = (xs: number[]): number[][] =>
+      xs.length <= 1 ? [xs] : xs.flatMap((x, i) => perms([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]))
+    const orders = perms([0, 1, 2, 3, 4])
+    expect(orders).toHaveLength(120)
+    await Promise.all(
+      orders.map(async (order) => {
+        const miner = await pool!.connect()
+        const replies = await miner.pipeline(order.map((i) => msgs[i]!))
+        expect(replies.every((r) => r.error === null)).toBe(true)
+        await miner.notifyCount(1)
+        await miner.waitFor(() => miner.difficulties.at(-1) === 2 ** -12)
+        // The newest job was sent after the newest difficulty.
+        const lastDiff = miner.rawLines.findLastIndex((l) => l.includes('"mining.set_difficulty"'))
+        const lastNotify = miner.rawLines.findLastIndex((l) => l.includes('"mining.notify"'))
+        expect(lastNotify).toBeGreaterThan(lastDiff)
+      }),
+    )
+    const infos = pool.server.connections()
+    expect(infos).toHaveLength(120)
+    for (const c of infos)
+      expect(c).toMatchObject({ versionMask: 0x1fffe000, difficulty: 2 ** -12, userAgent: 'perm/1' })
+  })
+
   it('sends the first job only once subscribed and authorized, whatever the order', async () => {
     pool = await startPool()
     const miner = await pool.connect()

@@ -39,6 +39,8 @@ export interface CgminerSimOptions {
   description?: string
   /** Where to listen; default 127.0.0.1 on an ephemeral port. Loopback addresses only. */
   listen?: { host: string; port: number }
+  /** Sees every raw request first; a string return is sent as the reply (NUL appended per `nul`), 'close' closes silently. */
+  raw?: (raw: string, sim: CgminerSim) => string | 'close' | undefined
   /** Handler for commands the sim does not know natively (vendor extensions). */
   custom?: (command: string, parameter: string | undefined, sim: CgminerSim) => unknown | undefined
 }
@@ -260,6 +262,15 @@ export async function startCgminerSim(opts: CgminerSimOptions): Promise<CgminerS
   }
 
   const handle = (sock: net.Socket, raw: string) => {
+    const rawReply = opts.raw?.(raw, sim)
+    if (rawReply === 'close') {
+      sock.end()
+      return
+    }
+    if (rawReply !== undefined) {
+      sock.end(opts.nul === false ? rawReply : `${rawReply}\u0000`)
+      return
+    }
     let command = ''
     let parameter: string | undefined
     try {

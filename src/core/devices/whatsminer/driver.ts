@@ -113,6 +113,10 @@ function v2Driver(identity: DeviceIdentity, opts: DriverOptions): MinerDriver {
       if (st.code === 135 && !fresh) continue
       if (/can't access write cmd/i.test(st.msg))
         return deviceErr('ACCESS_DENIED', 'The Whatsminer write API is disabled; enable it with WhatsMinerTool')
+      // Code 23 (JSON error) to an encrypted command means the miner could not decrypt it: the
+      // key comes from the admin password, so a wrong password looks exactly like this (inferred).
+      if (st.code === 23)
+        return deviceErr('AUTH_FAILED', 'The Whatsminer could not decrypt the command: wrong admin password?')
       if (st.code === 45 || st.code === 132 || st.code === 136)
         return deviceErr('AUTH_FAILED', `Whatsminer refused ${command.cmd}: ${st.msg || 'permission denied'}`, {
           code: st.code,

@@ -82,6 +82,8 @@ export class TestUpstreamPool {
   port = 0
   /** When set, every submit is refused with this error. */
   rejectAll: { code: number; message: string } | undefined
+  /** When true, new connections are closed at once (a pool that is down but its port answers). */
+  refuseConnections = false
   private server: net.Server | undefined
   private readonly opts: Required<Omit<TestPoolOptions, 'tls' | 'template'>> & Pick<TestPoolOptions, 'tls'>
   private template: BlockTemplate
@@ -216,6 +218,11 @@ export class TestUpstreamPool {
   }
 
   private accept(socket: net.Socket): void {
+    if (this.refuseConnections) {
+      socket.on('error', () => {})
+      socket.destroy()
+      return
+    }
     const conn: PoolConn = {
       id: this.nextConn++,
       socket,

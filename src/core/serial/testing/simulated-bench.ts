@@ -5,7 +5,7 @@ import { linkSimulatedRom } from '../esp-rom/testing/serialport-mock-link'
 import { SimulatedEspRom, type SimulatedRomOptions } from '../esp-rom/testing/simulated-rom'
 import { parseNvsCsv } from '../nvs/csv'
 import { nvsFixture } from '../nvs/testing/fixtures'
-import type { PortOpener } from '../port-access'
+import { describeOpenError, type PortOpener } from '../port-access'
 import type { PortLister, RawPortInfo } from '../ports'
 import { serialErr } from '../serial-error'
 
@@ -21,7 +21,7 @@ interface Plugged {
  */
 export class SimulatedBench {
   readonly #plugged = new Map<string, Plugged>()
-  /** Set to make the next open fail like the OS would (e.g. EACCES). */
+  /** Set to make the next open fail like the OS would (e.g. EACCES); mapped as on Linux. */
   failNextOpen: Error | undefined
 
   plug(
@@ -51,7 +51,7 @@ export class SimulatedBench {
   readonly opener: PortOpener = async (path, baudRate) => {
     const fail = this.failNextOpen
     this.failNextOpen = undefined
-    if (fail) throw fail
+    if (fail) return { ok: false, error: describeOpenError(path, fail, 'linux') }
     const p = this.#plugged.get(path)
     if (!p) return serialErr('PORT_NOT_FOUND', `${path} is no longer there: the device was unplugged.`)
     const mock = new SerialPortMock({ path, baudRate, autoOpen: false })

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { isIP } from 'node:net'
 import net from 'node:net'
 import tls from 'node:tls'
@@ -189,6 +190,10 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
     return fail('INVALID_PARAMS', 'rcpt', 'every recipient must be a plain name@domain')
   }
   if (opts.username !== undefined && opts.password === undefined) return fail('INVALID_PARAMS', 'auth', 'a username needs a password')
+  if (opts.username !== undefined && opts.security === 'none' && !isLoopback(opts.host) && !opts.allowPlaintextAuth) {
+    // Checked before connecting, so the password never travels in the clear by mistake.
+    return fail('FORBIDDEN', 'auth', 'refusing to send the password over an unencrypted connection: use TLS or STARTTLS')
+  }
   const timeoutMs = opts.timeoutMs ?? 15_000
   const sock = await connect(opts, timeoutMs)
   if (!sock.ok) return fail('UNAVAILABLE', 'connect', `cannot connect to ${opts.host}:${opts.port}: ${sock.error}`)
@@ -211,7 +216,6 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
     let ehlo = await expect('ehlo', `EHLO ${helo}`, [250])
     if (!ehlo.ok) return ehlo
     let ext = ehloExtensions(ehlo.value)
-    let encrypted = opts.security === 'tls'
 
     if (opts.security === 'starttls') {
       if (!ext.has('STARTTLS')) return fail('NOT_SUPPORTED', 'starttls', 'the server does not offer STARTTLS')
@@ -224,7 +228,6 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
         rejectUnauthorized: opts.tls?.rejectUnauthorized ?? true,
       })
       if (!up.ok) return fail('UNAVAILABLE', 'starttls', up.error)
-      encrypted = true
       // RFC 3207 §4.2: forget everything learnt before TLS and ask again.
       ehlo = await expect('ehlo', `EHLO ${helo}`, [250])
       if (!ehlo.ok) return ehlo
@@ -232,9 +235,6 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
     }
 
     if (opts.username !== undefined && opts.password !== undefined) {
-      if (!encrypted && !isLoopback(opts.host) && !opts.allowPlaintextAuth) {
-        return fail('FORBIDDEN', 'auth', 'refusing to send the password over an unencrypted connection: use TLS or STARTTLS')
-      }
       const methods = ext.get('AUTH') ?? []
       const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64')
       if (methods.includes('PLAIN')) {
@@ -260,7 +260,7 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
     }
     const dt = await expect('data', 'DATA', [354])
     if (!dt.ok) return dt
-    const messageId = mail.messageId ?? `<${crypto.randomUUID()}@hashyard>`
+    const messageId = mail.messageId ?? `<${randomUUID()}@hashyard>`
     c.write(dotStuff(buildMessage({ ...mail, messageId })))
     const done = await expect('data', null, [250], 'BAD_REQUEST')
     if (!done.ok) return done
