@@ -9,6 +9,7 @@ import { type AppError, ok, type Result } from '../../shared/errors'
 import { createAntminerDriver, detectAntminer } from './antminer/driver'
 import { createAvalonDriver, detectAvalon } from './avalon/driver'
 import { createAxeosDriver, detectAxeos } from './axeos/driver'
+import { createBraiinsDriver, detectBraiins } from './braiins/driver'
 import { cgminerRaw } from './cgminer/client'
 import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
@@ -182,6 +183,12 @@ export async function identifyDevice(
     const id = await detectAvalon(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createAvalonDriver(id.value, opts), kind }) : id
   }
+  if (kind === 'braiins') {
+    // REST (BOS ≥ 25.07) gives the full identity and pool writes; older releases fall through to
+    // the read-only cgminer driver below.
+    const id = await detectBraiins(endpoint, opts)
+    if (id.ok) return ok({ identity: id.value, driver: createBraiinsDriver(id.value, opts), kind })
+  }
   if (kind === 'whatsminer') {
     const id = await detectWhatsminer(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createWhatsminerDriver(id.value, opts), kind }) : id
@@ -230,6 +237,10 @@ export function driverFor(
       return ok(createWhatsminerDriver(identity, opts))
     case 'avalon':
       return ok(createAvalonDriver(identity, opts))
+    case 'braiins':
+      // Records identified over REST store setPools=true (passed here as `privileged`); a record
+      // from the cgminer fallback (BOS before 25.07) stays on the read-only cgminer driver.
+      return ok(opts.privileged ? createBraiinsDriver(identity, opts) : createCgminerDriver(identity, false, opts))
     case 'epic':
       return deviceErr('NOT_SUPPORTED', 'ePIC has no driver yet')
     default:

@@ -122,7 +122,8 @@ export class SerialService {
   readonly #busy = new Set<string>()
   readonly #macByPath = new Map<string, string>()
   readonly #portListeners = new Set<() => void>()
-  readonly #ipWatches = new Set<() => void>()
+  /** The IP watch of each port after a write: stop it silently, or with a reason sent as `no-ip`. */
+  readonly #ipWatches = new Map<string, (reason?: string) => void>()
   #ports: SerialPortEntry[] = []
   #lastListError: string | undefined
   #stopped = false
@@ -388,7 +389,7 @@ export class SerialService {
   async stop(): Promise<void> {
     this.#stopped = true
     this.#watcher.stop()
-    for (const cancel of [...this.#ipWatches]) cancel()
+    for (const cancel of [...this.#ipWatches.values()]) cancel()
     await this.monitors.closeAll()
   }
 
@@ -420,6 +421,7 @@ export class SerialService {
       )
     }
     this.#busy.add(path)
+    this.#ipWatches.get(path)?.('Another job started on this port before the device reported its IP address.')
     this.#portsChanged()
     try {
       const known = await this.#known(path)
@@ -528,7 +530,12 @@ export class SerialService {
       finished = true
       clearTimeout(timer)
       off?.()
-      this.#ipWatches.delete(finish)
+      if (this.#ipWatches.get(path) === cancel) this.#ipWatches.delete(path)
+    }
+    const cancel = (reason?: string): void => {
+      if (finished) return
+      finish()
+      if (reason) job.emit('no-ip', 0, 0, { message: reason })
     }
     const timer = setTimeout(() => {
       finish()
@@ -537,7 +544,8 @@ export class SerialService {
       })
     }, waitMs)
     timer.unref?.()
-    this.#ipWatches.add(finish)
+    this.#ipWatches.get(path)?.('A newer write on this port is waiting for the IP address instead.')
+    this.#ipWatches.set(path, cancel)
     off = this.monitors.watch(path, afterSeq, (f) => {
       if (finished) return true
       if (f.kind === 'state') {

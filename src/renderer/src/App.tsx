@@ -1,5 +1,6 @@
 import { useEffect } from 'react'
 import type { MessageKey } from './i18n'
+import { FleetPage } from './pages/FleetPage'
 import { PlaceholderPage } from './pages/PlaceholderPage'
 import { SettingsPage } from './pages/SettingsPage'
 import { SystemPage } from './pages/SystemPage'
@@ -7,7 +8,6 @@ import { navigate, ROUTES, type Route, useApp, useT } from './store'
 import { applyTheme } from './theme'
 
 const PLACEHOLDERS: Partial<Record<Route, MessageKey>> = {
-  fleet: 'placeholder.fleet',
   pools: 'placeholder.pools',
   shares: 'placeholder.shares',
   alerts: 'placeholder.alerts',
@@ -71,6 +71,7 @@ export function App() {
       <main id="main" tabIndex={-1}>
         <ConnectionBanner />
         {route === 'system' ? <SystemPage /> : null}
+        {route === 'fleet' ? <FleetPage /> : null}
         {route === 'settings' ? <SettingsPage /> : null}
         {placeholder ? <PlaceholderPage title={`nav.${route}` as MessageKey} body={placeholder} /> : null}
       </main>

@@ -261,7 +261,8 @@ export function createBraiinsDriver(identity: DeviceIdentity, opts: DriverOption
       return r.ok ? ok(undefined) : r
     },
     async locate(on) {
-      const r = await api.call('PUT', '/api/v1/actions/locate', { enable: on }, false)
+      // The body is a bare JSON boolean (BOS REST docs: "Request body: `true` or `false`").
+      const r = await api.call('PUT', '/api/v1/actions/locate', on, false)
       return r.ok ? ok(undefined) : r
     },
   }

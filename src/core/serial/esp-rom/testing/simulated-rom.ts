@@ -46,6 +46,8 @@ export interface SimulatedRomOptions {
   resetCircuit?: ResetCircuit
   /** The IP the simulated firmware reports once it has joined Wi-Fi. */
   firmwareIp?: string
+  /** False: the firmware fails to join its SSID (reason 201, no AP found) and never reports an IP. */
+  wifiReachable?: boolean
 }
 
 type Mode = 'off' | 'reset' | 'download' | 'firmware'
@@ -56,6 +58,7 @@ export class SimulatedEspRom {
   private readonly macWords: [number, number]
   private readonly resetCircuit: ResetCircuit
   private readonly firmwareIp: string
+  private readonly wifiReachable: boolean
   private readonly decoder = new SlipDecoder()
   private mode: Mode = 'off'
   private dtr = false
@@ -80,6 +83,7 @@ export class SimulatedEspRom {
     this.chip = chip
     this.resetCircuit = opts.resetCircuit ?? (chipName === 'ESP32-S3' ? 'usb-jtag' : 'auto-program')
     this.firmwareIp = opts.firmwareIp ?? '192.168.1.77'
+    this.wifiReachable = opts.wifiReachable ?? true
     this.flash = Buffer.alloc(opts.flashSizeBytes ?? 4 * 1024 * 1024, 0xff)
     encodePartitionTable(ESP_MINER_PARTITIONS).copy(this.flash, PARTITION_TABLE_OFFSET)
     let nvs = opts.nvsImage
@@ -174,19 +178,25 @@ export class SimulatedEspRom {
       : undefined
     // Line formats from bitaxeorg/ESP-Miner components/connect/connect.c and ESP-IDF esp_netif_handlers.c.
     const lines =
-      typeof ssid === 'string' && ssid.length > 0
+      typeof ssid === 'string' && ssid.length > 0 && !this.wifiReachable
         ? [
             'I (1203) connect: Configuring Wi-Fi STA',
             'I (1310) connect: Connecting...',
-            'I (2544) connect: Acquiring IP...',
-            `I (3561) esp_netif_handlers: sta ip: ${this.firmwareIp}, mask: 255.255.255.0, gw: 192.168.1.1`,
-            `I (3562) connect: IPv4 Address: ${this.firmwareIp}`,
-            `I (3563) connect: Connected to SSID: ${ssid}`,
+            `I (4310) connect: Could not connect to '${ssid}' [rssi -127]: reason 201`,
           ]
-        : [
-            'I (1203) connect: No WiFi SSID provided, running in AP-only mode',
-            'I (1250) connect: Configuration Access Point enabled',
-          ]
+        : typeof ssid === 'string' && ssid.length > 0
+          ? [
+              'I (1203) connect: Configuring Wi-Fi STA',
+              'I (1310) connect: Connecting...',
+              'I (2544) connect: Acquiring IP...',
+              `I (3561) esp_netif_handlers: sta ip: ${this.firmwareIp}, mask: 255.255.255.0, gw: 192.168.1.1`,
+              `I (3562) connect: IPv4 Address: ${this.firmwareIp}`,
+              `I (3563) connect: Connected to SSID: ${ssid}`,
+            ]
+          : [
+              'I (1203) connect: No WiFi SSID provided, running in AP-only mode',
+              'I (1250) connect: Configuration Access Point enabled',
+            ]
     this.text(`${lines.map((l) => `\u001b[0;32m${l}\u001b[0m`).join('\r\n')}\r\n`)
   }
 
