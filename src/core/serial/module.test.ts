@@ -276,6 +276,36 @@ describe('serial module through the RPC server (SerialPortMock + simulated ESP32
     expect(backup.ok && backup.value.info.reason).toBe('before-write')
   })
 
+  it('says why a device does not come online, and gives up after ipWaitMs', async () => {
+    bench.plug(PATH, simulatedBitaxe('bitaxe-legacy.csv', { wifiReachable: false }))
+    const h = await boot({ ipWaitMs: 200 })
+    await h.call('serial.writeSettings', {
+      path: PATH,
+      jobId: 'w-noip',
+      wifi: { ssid: 'Bench', password: 'bench-wifi-secret' },
+    })
+    await h.until(() => h.flash.some((f) => f.jobId === 'w-noip' && f.phase === 'no-ip'))
+    const tail = h.flash.filter((f) => f.jobId === 'w-noip' && (f.phase === 'waiting-for-ip' || f.phase === 'no-ip'))
+    expect(tail.map((f) => [f.phase, f.message])).toEqual([
+      ['waiting-for-ip', 'Waiting for the device to join Wi-Fi and report its IP address.'],
+      ['waiting-for-ip', 'Could not join "Bench" (reason 201); the device keeps trying.'],
+      ['no-ip', expect.stringMatching(/did not report an IP address within 0\.2 s\. Check the Wi-Fi name and password/)],
+    ])
+    expect(h.online).toEqual([])
+  })
+
+  it('ends the IP wait of an earlier write when a new job starts on the port', async () => {
+    bench.plug(PATH, simulatedBitaxe('bitaxe-legacy.csv', { wifiReachable: false }))
+    const h = await boot()
+    await h.call('serial.writeSettings', { path: PATH, jobId: 'w-1', wifi: { ssid: 'Bench' } })
+    await h.until(() => h.flash.some((f) => f.jobId === 'w-1' && f.phase === 'waiting-for-ip'))
+    await h.call('serial.readSettings', { path: PATH, jobId: 'r-2' })
+    expect(h.flash.filter((f) => f.jobId === 'w-1').at(-1)).toMatchObject({
+      phase: 'no-ip',
+      message: 'Another job started on this port before the device reported its IP address.',
+    })
+  })
+
   it('runs one job per port: a second write while the first runs is refused', async () => {
     bench.plug(PATH, simulatedBitaxe())
     const h = await boot()

@@ -540,7 +540,7 @@ export class SerialService {
     const timer = setTimeout(() => {
       finish()
       job.emit('no-ip', 0, 0, {
-        message: `The device did not report an IP address within ${Math.round(waitMs / 1000)} s. Check the Wi-Fi name and password; the monitor shows what it printed.`,
+        message: `The device did not report an IP address within ${waitMs >= 10_000 ? Math.round(waitMs / 1000) : (waitMs / 1000).toFixed(1)} s. Check the Wi-Fi name and password; the monitor shows what it printed.`,
       })
     }, waitMs)
     timer.unref?.()
