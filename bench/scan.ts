@@ -75,7 +75,12 @@ async function main() {
     const hosts = parseTargets(range)
     if (!hosts.ok) throw new Error(hosts.error.message)
     const t0 = performance.now()
-    const results = await scanHosts(hosts.value, { ports, concurrency: 128, connectTimeoutMs: 800, identifyTimeoutMs: 3000 })
+    const results = await scanHosts(hosts.value, {
+      ports,
+      concurrency: 128,
+      connectTimeoutMs: 800,
+      identifyTimeoutMs: 3000,
+    })
     const ms = performance.now() - t0
     const identified = results.filter((r) => r.state === 'identified').length
     // On a LAN every silent address costs one connect timeout, spread over `concurrency` workers.
@@ -95,7 +100,11 @@ async function main() {
   }
   const polled = await startFarm(pollFarm)
   const t = tempDir('hashyard-bench-')
-  const store = openStore(t.dir, createLogger(() => {}), DEVICE_MIGRATIONS)
+  const store = openStore(
+    t.dir,
+    createLogger(() => {}),
+    DEVICE_MIGRATIONS,
+  )
   const repo = new DeviceRepo(store.db)
   for (const [i, d] of pollFarm.entries())
     repo.upsertSighting({

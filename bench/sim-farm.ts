@@ -26,7 +26,8 @@ process.on('message', async (plan: Plan) => {
   for (const d of plan.devices) {
     i++
     // A distinct MAC per simulated Bitaxe, so the device table keeps them apart.
-    const mac = `10:F5:12:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`.toUpperCase()
+    const mac =
+      `10:F5:12:${((i >> 16) & 255).toString(16).padStart(2, '0')}:${((i >> 8) & 255).toString(16).padStart(2, '0')}:${(i & 255).toString(16).padStart(2, '0')}`.toUpperCase()
     if (d.kind === 'axeos') {
       const s = await startAxeosSim({ info, asic, listen: { host: d.host, port: d.port }, patchInfo: { macAddr: mac } })
       ports.push(s.port)

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -57,4 +58,18 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   })
+}
+
+/** Runs axe-core in the page and returns the serious and critical violations (WCAG 2.x A/AA). */
+export async function seriousA11yViolations(page: import('playwright-core').Page): Promise<string[]> {
+  const { readFileSync } = await import('node:fs')
+  const source = readFileSync(join(root, 'node_modules/axe-core/axe.min.js'), 'utf8')
+  await page.addScriptTag({ content: source })
+  const result = (await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<unknown> } }).axe
+    return axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+  })) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`)
 }

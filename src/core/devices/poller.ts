@@ -93,6 +93,7 @@ export class DevicePoller {
     this.#timer = undefined
     await Promise.all([...this.#running])
     this.#flushSamples()
+    this.#repo.flush()
   }
 
   /** Brings a device's next read forward to the next tick. */

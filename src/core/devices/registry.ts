@@ -5,7 +5,7 @@
  * created. Vendors recognised by signature but without a dedicated driver get the generic
  * cgminer driver when their API answers on 4028 (read-only unless the host is privileged).
  */
-import { type AppError, ok, type Result } from '../../shared/errors'
+import { type AppError, err, ok, type Result } from '../../shared/errors'
 import { createAntminerDriver, detectAntminer } from './antminer/driver'
 import { createAvalonDriver, detectAvalon } from './avalon/driver'
 import { createAxeosDriver, detectAxeos } from './axeos/driver'
@@ -13,7 +13,7 @@ import { createBraiinsDriver, detectBraiins } from './braiins/driver'
 import { cgminerRaw } from './cgminer/client'
 import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
-import { deviceErr } from './device-error'
+import { deviceErr, deviceError } from './device-error'
 import { type HttpResponse, httpRequest } from './http-client'
 import type {
   DeviceCredentials,
@@ -95,8 +95,10 @@ export interface ProbeReport {
 }
 
 /** Runs both probes at once; neither throws. */
-export async function probe(endpoint: DeviceEndpoint, opts: DriverOptions = {}): Promise<ProbeReport> {
+export async function probe(endpoint: DeviceEndpoint, opts: IdentifyOptions = {}): Promise<ProbeReport> {
   const timeoutMs = opts.timeoutMs ?? 3000
+  const skipped = (what: string) =>
+    Promise.resolve(err(deviceError('CONNECT_FAILED', `${what} port did not answer the scan`)))
   const webReq = {
     host: endpoint.host,
     method: 'GET' as const,
@@ -106,8 +108,10 @@ export async function probe(endpoint: DeviceEndpoint, opts: DriverOptions = {}):
     ...(endpoint.httpPort === undefined ? {} : { port: endpoint.httpPort }),
   }
   const [web, rpc] = await Promise.all([
-    httpRequest(webReq),
-    cgminerRaw(rpcTarget(endpoint), { command: 'version' }, { timeoutMs, maxReplyBytes: 256 * 1024 }),
+    opts.skipWeb ? skipped('web') : httpRequest(webReq),
+    opts.skipRpc
+      ? skipped('rpc')
+      : cgminerRaw(rpcTarget(endpoint), { command: 'version' }, { timeoutMs, maxReplyBytes: 256 * 1024 }),
   ])
   const problems: string[] = []
   if (!web.ok) problems.push(`web: ${web.error.message}`)
@@ -151,6 +155,9 @@ const CGMINER_FAMILY: ReadonlySet<DetectedKind> = new Set([
 export interface IdentifyOptions extends DriverOptions {
   /** Per-vendor credentials (the owner's settings); overrides `credentials` for that vendor. */
   credentialsFor?: (vendor: Vendor) => Promise<DeviceCredentials | undefined>
+  /** The scan found this role's port closed: do not probe it (a default port would only time out). */
+  skipWeb?: boolean
+  skipRpc?: boolean
 }
 
 /**
@@ -161,8 +168,8 @@ export async function identifyDevice(
   endpoint: DeviceEndpoint,
   options: IdentifyOptions = {},
 ): Promise<Result<Identified, AppError>> {
-  const { credentialsFor, ...base } = options
-  const report = await probe(endpoint, base)
+  const { credentialsFor, skipWeb, skipRpc, ...base } = options
+  const report = await probe(endpoint, { ...base, ...(skipWeb ? { skipWeb } : {}), ...(skipRpc ? { skipRpc } : {}) })
   // Whatsminer API v3 listens on its own port and answers nothing the two probes send.
   const kind = decide(report) ?? (endpoint.v3Port !== undefined ? 'whatsminer' : undefined)
   if (kind === undefined) {

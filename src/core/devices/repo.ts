@@ -187,9 +187,29 @@ export class DeviceRepo {
   readonly #db: Database
   readonly #byId = new Map<string, DeviceRecord>()
   readonly #listeners = new Set<(id: string) => void>()
+  /** Records whose poll results are not on disk yet (written in one transaction, see #deferSave). */
+  readonly #dirty = new Set<string>()
+  #flushTimer: ReturnType<typeof setTimeout> | undefined
+  readonly #upsert: ReturnType<Database['prepare']>
 
   constructor(db: Database) {
     this.#db = db
+    this.#upsert = db.prepare(
+      `INSERT INTO devices (id, mac, serial, hostname, ip, vendor, kind, model, firmware, http_port, rpc_port, v3_port,
+           name, site, rack, row_label, slot, tags_json, source, first_seen_ms, last_seen_ms, online, offline_since_ms,
+           last_error, capabilities_json, status_json, worker, user_agent)
+         VALUES (@id, @mac, @serial, @hostname, @ip, @vendor, @kind, @model, @firmware, @http_port, @rpc_port, @v3_port,
+           @name, @site, @rack, @row_label, @slot, @tags_json, @source, @first_seen_ms, @last_seen_ms, @online,
+           @offline_since_ms, @last_error, @capabilities_json, @status_json, @worker, @user_agent)
+         ON CONFLICT(id) DO UPDATE SET mac=excluded.mac, serial=excluded.serial, hostname=excluded.hostname,
+           ip=excluded.ip, vendor=excluded.vendor, kind=excluded.kind, model=excluded.model, firmware=excluded.firmware,
+           http_port=excluded.http_port, rpc_port=excluded.rpc_port, v3_port=excluded.v3_port, name=excluded.name, site=excluded.site,
+           rack=excluded.rack, row_label=excluded.row_label, slot=excluded.slot, tags_json=excluded.tags_json,
+           source=excluded.source, last_seen_ms=excluded.last_seen_ms, online=excluded.online,
+           offline_since_ms=excluded.offline_since_ms, last_error=excluded.last_error,
+           capabilities_json=excluded.capabilities_json, status_json=excluded.status_json, worker=excluded.worker,
+           user_agent=excluded.user_agent`,
+    )
     for (const r of db.prepare('SELECT * FROM devices').all() as Row[]) this.#byId.set(r.id, fromRow(r))
   }
 
@@ -216,55 +236,67 @@ export class DeviceRepo {
     for (const cb of this.#listeners) cb(id)
   }
 
-  #save(rec: DeviceRecord): void {
+  /**
+   * Poll results change every device every 15 s: they update memory at once and reach the disk in
+   * one transaction per 250 ms instead of one commit per device, keeping the event loop free.
+   */
+  #deferSave(rec: DeviceRecord): void {
     rec.identityKey = identityKeyOf(rec)
-    this.#db
-      .prepare(
-        `INSERT INTO devices (id, mac, serial, hostname, ip, vendor, kind, model, firmware, http_port, rpc_port, v3_port,
-           name, site, rack, row_label, slot, tags_json, source, first_seen_ms, last_seen_ms, online, offline_since_ms,
-           last_error, capabilities_json, status_json, worker, user_agent)
-         VALUES (@id, @mac, @serial, @hostname, @ip, @vendor, @kind, @model, @firmware, @http_port, @rpc_port, @v3_port,
-           @name, @site, @rack, @row_label, @slot, @tags_json, @source, @first_seen_ms, @last_seen_ms, @online,
-           @offline_since_ms, @last_error, @capabilities_json, @status_json, @worker, @user_agent)
-         ON CONFLICT(id) DO UPDATE SET mac=excluded.mac, serial=excluded.serial, hostname=excluded.hostname,
-           ip=excluded.ip, vendor=excluded.vendor, kind=excluded.kind, model=excluded.model, firmware=excluded.firmware,
-           http_port=excluded.http_port, rpc_port=excluded.rpc_port, v3_port=excluded.v3_port, name=excluded.name, site=excluded.site,
-           rack=excluded.rack, row_label=excluded.row_label, slot=excluded.slot, tags_json=excluded.tags_json,
-           source=excluded.source, last_seen_ms=excluded.last_seen_ms, online=excluded.online,
-           offline_since_ms=excluded.offline_since_ms, last_error=excluded.last_error,
-           capabilities_json=excluded.capabilities_json, status_json=excluded.status_json, worker=excluded.worker,
-           user_agent=excluded.user_agent`,
-      )
-      .run({
-        id: rec.id,
-        mac: rec.mac,
-        serial: rec.serial,
-        hostname: rec.hostname,
-        ip: rec.ip,
-        vendor: rec.vendor,
-        kind: rec.kind,
-        model: rec.model,
-        firmware: rec.firmware,
-        http_port: rec.httpPort,
-        rpc_port: rec.rpcPort,
-        v3_port: rec.v3Port,
-        name: rec.name,
-        site: rec.location.site,
-        rack: rec.location.rack,
-        row_label: rec.location.row,
-        slot: rec.location.slot,
-        tags_json: JSON.stringify(rec.tags),
-        source: rec.source,
-        first_seen_ms: rec.firstSeenMs,
-        last_seen_ms: rec.lastSeenMs,
-        online: rec.online === null ? null : rec.online ? 1 : 0,
-        offline_since_ms: rec.offlineSinceMs,
-        last_error: rec.lastError,
-        capabilities_json: rec.capabilities ? JSON.stringify(rec.capabilities) : null,
-        status_json: rec.status ? JSON.stringify(rec.status) : null,
-        worker: rec.worker,
-        user_agent: rec.userAgent,
-      })
+    this.#byId.set(rec.id, rec)
+    this.#dirty.add(rec.id)
+    if (this.#flushTimer) return
+    this.#flushTimer = setTimeout(() => this.flush(), 250)
+    this.#flushTimer.unref?.()
+  }
+
+  /** Writes pending poll results. Called by the timer and on shutdown. */
+  flush(): void {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    if (this.#dirty.size === 0 || !this.#db.open) return
+    const ids = [...this.#dirty]
+    this.#dirty.clear()
+    this.#db.transaction(() => {
+      for (const id of ids) {
+        const r = this.#byId.get(id)
+        if (r) this.#save(r)
+      }
+    })()
+  }
+
+  #save(rec: DeviceRecord): void {
+    this.#dirty.delete(rec.id)
+    rec.identityKey = identityKeyOf(rec)
+    this.#upsert.run({
+      id: rec.id,
+      mac: rec.mac,
+      serial: rec.serial,
+      hostname: rec.hostname,
+      ip: rec.ip,
+      vendor: rec.vendor,
+      kind: rec.kind,
+      model: rec.model,
+      firmware: rec.firmware,
+      http_port: rec.httpPort,
+      rpc_port: rec.rpcPort,
+      v3_port: rec.v3Port,
+      name: rec.name,
+      site: rec.location.site,
+      rack: rec.location.rack,
+      row_label: rec.location.row,
+      slot: rec.location.slot,
+      tags_json: JSON.stringify(rec.tags),
+      source: rec.source,
+      first_seen_ms: rec.firstSeenMs,
+      last_seen_ms: rec.lastSeenMs,
+      online: rec.online === null ? null : rec.online ? 1 : 0,
+      offline_since_ms: rec.offlineSinceMs,
+      last_error: rec.lastError,
+      capabilities_json: rec.capabilities ? JSON.stringify(rec.capabilities) : null,
+      status_json: rec.status ? JSON.stringify(rec.status) : null,
+      worker: rec.worker,
+      user_agent: rec.userAgent,
+    })
     this.#byId.set(rec.id, rec)
   }
 
@@ -437,7 +469,7 @@ export class DeviceRepo {
       online: offline ? false : cur.online,
       offlineSinceMs: offline ? (cur.offlineSinceMs ?? sinceMs) : cur.offlineSinceMs,
     }
-    this.#save(next)
+    this.#deferSave(next)
     if (goingOffline) this.#appendAction(id, 'offline', 'info', `No answer: ${message.slice(0, 200)}`)
     this.#emit(id)
   }

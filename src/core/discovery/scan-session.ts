@@ -113,9 +113,10 @@ export class ScanSession {
       ...(this.#o.concurrency !== undefined ? { concurrency: this.#o.concurrency } : {}),
       ...(this.#o.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.#o.connectTimeoutMs } : {}),
       ...(this.#o.identifyTimeoutMs !== undefined ? { identifyTimeoutMs: this.#o.identifyTimeoutMs } : {}),
-      identify: (endpoint, timeoutMs) =>
+      identify: (endpoint, timeoutMs, skip) =>
         identifyDevice(endpoint, {
           timeoutMs,
+          ...skip,
           ...(this.#o.credentialsFor ? { credentialsFor: this.#o.credentialsFor } : {}),
           ...(this.#o.logger ? { logger: this.#o.logger } : {}),
         }),
@@ -159,9 +160,8 @@ export class ScanSession {
         kind: r.kind,
         model: id.model,
         firmware: id.firmware,
-        // Only the ports that answered: the scan points closed roles at an open port to fail fast.
-        httpPort: (r.answered ?? id.endpoint).httpPort ?? null,
-        rpcPort: (r.answered ?? id.endpoint).rpcPort ?? null,
+        httpPort: id.endpoint.httpPort ?? null,
+        rpcPort: id.endpoint.rpcPort ?? null,
         v3Port: id.endpoint.v3Port ?? null,
         capabilities: r.capabilities ?? null,
         source: 'scan',

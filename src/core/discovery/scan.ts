@@ -63,6 +63,7 @@ export interface ScanOptions {
   identify?: (
     endpoint: DeviceEndpoint,
     timeoutMs: number,
+    skip: { skipWeb: boolean; skipRpc: boolean },
   ) => Promise<{ ok: true; value: Identified } | { ok: false; error: AppError }>
 }
 
@@ -106,8 +107,8 @@ export async function scanHosts(hosts: readonly string[], opts: ScanOptions = {}
   const identifyTimeoutMs = opts.identifyTimeoutMs ?? 3000
   const identify =
     opts.identify ??
-    ((endpoint: DeviceEndpoint, timeoutMs: number) =>
-      identifyDevice(endpoint, opts.credentials ? { timeoutMs, credentials: opts.credentials } : { timeoutMs }))
+    ((endpoint: DeviceEndpoint, timeoutMs: number, skip: { skipWeb: boolean; skipRpc: boolean }) =>
+      identifyDevice(endpoint, { timeoutMs, ...skip, ...(opts.credentials ? { credentials: opts.credentials } : {}) }))
   const progress: ScanProgress = { total: hosts.length, done: 0, identified: 0, openUnidentified: 0, noAnswer: 0 }
   const results: ScanResult[] = []
   const emit = (r: ScanResult) => {
@@ -130,13 +131,15 @@ export async function scanHosts(hosts: readonly string[], opts: ScanOptions = {}
     if (open.length === 0) return { host, state: 'no-answer' }
     const openPorts = open.map((p) => p.port)
     const answered = endpointFor(host, open)
-    const endpoint = { ...answered }
+    const endpoint: DeviceEndpoint = { ...answered }
     if (endpoint.httpPort === undefined && endpoint.rpcPort === undefined && endpoint.v3Port === undefined)
       return { host, state: 'open-unidentified', openPorts, reason: 'Only ports without a driver are open' }
-    // Closed roles point at the default ports; make them unreachable-fast by using the open ones only.
-    if (endpoint.httpPort === undefined) endpoint.httpPort = endpoint.rpcPort ?? endpoint.v3Port
-    if (endpoint.rpcPort === undefined) endpoint.rpcPort = endpoint.httpPort
-    const id = await identify(endpoint, identifyTimeoutMs)
+    // A closed role is not probed at all: its default port would only refuse or, worse, a port of
+    // another role would accept and never answer the wrong protocol.
+    const id = await identify(endpoint, identifyTimeoutMs, {
+      skipWeb: answered.httpPort === undefined,
+      skipRpc: answered.rpcPort === undefined,
+    })
     if (opts.signal?.aborted) return { host, state: 'cancelled' }
     if (!id.ok) return { host, state: 'open-unidentified', openPorts, reason: id.error.message }
     return {

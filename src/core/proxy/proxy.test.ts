@@ -243,10 +243,11 @@ describe('failover', () => {
   it('moves miners when a connected pool stops sending new jobs', async () => {
     const a = await upstream()
     const b = await upstream()
-    const h = await proxy(twoPools(a, b, { noJobTimeoutMs: 300 }))
+    // Generous against the test's own hashing, which blocks this one event loop for a while.
+    const h = await proxy(twoPools(a, b, { noJobTimeoutMs: 1500 }))
     const m = await connectMiner(h)
     // b keeps sending work; a goes silent.
-    const timer = setInterval(() => b.newJob(), 50)
+    const timer = setInterval(() => b.newJob(), 100)
     cleanups.push(() => clearInterval(timer))
     await until(() => h.switches.length === 1, 'switch')
     expect(h.poolEvents.find((e) => e.state === 'down')).toMatchObject({ poolId: 'a', reason: 'silent' })

@@ -921,7 +921,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       if (p.health === 'down' && p.reason !== 'silent') continue
       const since = Math.max(p.lastJobMs ?? 0, p.watchSinceMs ?? 0)
       if (since > 0 && now - since > this.failover.noJobTimeoutMs && p.health !== 'down') {
-        this.markDown(p, 'silent', `no new job for ${Math.round((now - since) / 1000)} s`)
+        this.markDown(p, 'silent', `no new job for ${((now - since) / 1000).toFixed(1)} s`)
       }
     }
   }

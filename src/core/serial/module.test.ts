@@ -289,7 +289,10 @@ describe('serial module through the RPC server (SerialPortMock + simulated ESP32
     expect(tail.map((f) => [f.phase, f.message])).toEqual([
       ['waiting-for-ip', 'Waiting for the device to join Wi-Fi and report its IP address.'],
       ['waiting-for-ip', 'Could not join "Bench" (reason 201); the device keeps trying.'],
-      ['no-ip', expect.stringMatching(/did not report an IP address within 0\.2 s\. Check the Wi-Fi name and password/)],
+      [
+        'no-ip',
+        expect.stringMatching(/did not report an IP address within 0\.2 s\. Check the Wi-Fi name and password/),
+      ],
     ])
     expect(h.online).toEqual([])
   })

@@ -117,7 +117,11 @@ describe('Avalon driver over loopback sims replaying captures', () => {
     expect(r.value.hashrateThs).toBe(0)
     expect(r.value.accepted).toBe(890)
     expect(r.value.errors.join(' ')).toMatch(/Idle/)
-    expect(r.value.pools[0]).toMatchObject({ url: 'stratum+tcp://pool.example.com:4444', user: 'worker1', active: true })
+    expect(r.value.pools[0]).toMatchObject({
+      url: 'stratum+tcp://pool.example.com:4444',
+      user: 'worker1',
+      active: true,
+    })
     expect(s.requests.map((q) => q.command)).toContain('stats')
   })
 
@@ -131,7 +135,11 @@ describe('Avalon driver over loopback sims replaying captures', () => {
     if (!id.ok) throw new Error(id.error.message)
     const d = createAvalonDriver(id.value, { credentials: { username: 'admin', password: 'hunter2' } })
     const snap = await d.snapshotPools?.()
-    expect(snap?.ok && snap.value[0]).toEqual({ url: 'stratum+tcp://pool.example.com:4444', user: 'worker1', password: 'x' })
+    expect(snap?.ok && snap.value[0]).toEqual({
+      url: 'stratum+tcp://pool.example.com:4444',
+      user: 'worker1',
+      password: 'x',
+    })
     const w = await d.setPools([
       { url: 'stratum+tcp://192.168.1.10:3333', user: 'bc1qacct.q1', password: 'x' },
       { url: 'stratum+tcp://192.168.1.11:3333', user: 'bc1qacct.q1', password: 'x' },
@@ -182,7 +190,11 @@ describe('Avalon driver over loopback sims replaying captures', () => {
   })
 
   it('recognises the Nano 3s as a setpool model and reads its bare-hex MAC', async () => {
-    const s = await avalonSim({ version: fixtureText('avalon/nano3s_version.json') }, fixtureText('avalon/avalon_q_pools.json'), 'admin')
+    const s = await avalonSim(
+      { version: fixtureText('avalon/nano3s_version.json') },
+      fixtureText('avalon/avalon_q_pools.json'),
+      'admin',
+    )
     const id = await detectAvalon({ host: '127.0.0.1', rpcPort: s.port })
     if (!id.ok) throw new Error(id.error.message)
     expect(id.value).toMatchObject({ model: 'Avalon Nano3s', mac: 'E0:E1:A9:3F:30:53', firmware: '25021401_56abae7' })

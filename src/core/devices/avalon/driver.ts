@@ -13,7 +13,7 @@ import { section } from '../cgminer/codec'
 import { rpcTarget, validatePools } from '../cgminer/driver'
 import { readPools, readSummary, readVersion } from '../cgminer/normalise'
 import { deviceErr } from '../device-error'
-import { asRecord, type FieldNotes, type JsonRecord, normaliseMac, newNotes, textField, toThs } from '../field-map'
+import { asRecord, type FieldNotes, type JsonRecord, newNotes, normaliseMac, textField, toThs } from '../field-map'
 import { currentThs, emptyStatus, normaliseReadings } from '../status'
 import type {
   DeviceCredentials,

@@ -32,8 +32,7 @@ export function parseBrackets(text: string): Map<string, BracketValue> {
 export function moduleText(stats: JsonRecord): string | undefined {
   const first = asRecord(asArray(stats.STATS)?.[0])
   if (!first) return undefined
-  for (const [k, v] of Object.entries(first))
-    if (/^MM ID\d+(:Summary)?$/.test(k) && typeof v === 'string') return v
+  for (const [k, v] of Object.entries(first)) if (/^MM ID\d+(:Summary)?$/.test(k) && typeof v === 'string') return v
   return undefined
 }
 

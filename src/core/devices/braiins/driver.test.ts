@@ -34,13 +34,29 @@ describe('Braiins OS REST driver over a loopback sim replaying the 26.04 capture
     if (!r.ok) throw new Error(r.error.message)
     const st = r.value
     expect(st.hashrateThs).toBeCloseTo(248.18667720002498)
-    expect(st.hashrates.map((h) => h.window)).toEqual(['5s', '15s', '30s', '1m', '5m', '15m', '30m', '1h', '24h', 'avg'])
+    expect(st.hashrates.map((h) => h.window)).toEqual([
+      '5s',
+      '15s',
+      '30s',
+      '1m',
+      '5m',
+      '15m',
+      '30m',
+      '1h',
+      '24h',
+      'avg',
+    ])
     expect(st.expectedHashrateThs).toBeCloseTo(252.59758314720003)
     expect(st.powerW).toBe(3480)
     expect(st.uptimeS).toBe(7039)
     expect(st.fansRpm).toEqual([5943, 5943, 5943, 5973])
     expect(st.boards).toHaveLength(3)
-    expect(st.boards[0]).toMatchObject({ boardTempC: 50.375, chipTempC: 65.375, chips: 65, serial: 'THQGYSCBDJIAH11S3' })
+    expect(st.boards[0]).toMatchObject({
+      boardTempC: 50.375,
+      chipTempC: 65.375,
+      chips: 65,
+      serial: 'THQGYSCBDJIAH11S3',
+    })
     expect(st.pools.map((p) => [p.url, p.active, p.state])).toEqual([
       ['stratum+tcp://example.pool.com:3333', true, 'alive'],
       ['stratum+tcp://example.pool2.com:3333', false, 'alive'],

@@ -79,9 +79,7 @@ export class BraiinsRest {
   }
 
   async #login(): Promise<Result<void, AppError>> {
-    const res = await httpRequest(
-      this.#req('POST', '/api/v1/auth/login', this.credentials, false),
-    )
+    const res = await httpRequest(this.#req('POST', '/api/v1/auth/login', this.credentials, false))
     if (!res.ok) return res
     if (res.value.status === 401 || res.value.status === 403)
       return deviceErr('AUTH_FAILED', 'Braiins OS refused the username or password')
@@ -96,7 +94,12 @@ export class BraiinsRest {
   }
 
   /** An authenticated call; `expectJson` false for 204-style replies. */
-  async call(method: HttpRequest['method'], path: string, body?: unknown, expectJson = true): Promise<Result<unknown, AppError>> {
+  async call(
+    method: HttpRequest['method'],
+    path: string,
+    body?: unknown,
+    expectJson = true,
+  ): Promise<Result<unknown, AppError>> {
     for (const retry of [false, true]) {
       if (!this.#token || retry) {
         const l = await this.#login()

@@ -9,7 +9,9 @@ import { HEALTH_MIGRATIONS } from '../migrations'
 import { AlertEngine } from '../rules/engine'
 import { every, replay, testClock } from '../rules/testing/replay'
 import type { AlertEvent } from '../rules/types'
+import { fileCipher, SecretStore } from '../../secrets/secret-store'
 import { AlertCenter } from './alert-center'
+import { ChannelRepo, channelSecretRef, createChannel, parseChannelConfig } from './config'
 import { createDiscordChannel } from './discord'
 import { AlertDispatcher } from './dispatcher'
 import { buildDailySummary, nextDailyRunMs, summaryFromHistory } from './summary'
@@ -303,5 +305,31 @@ describe('daily summary', () => {
     const base = new Date(2025, 2, 1, 7, 30).getTime()
     expect(nextDailyRunMs(base, { hour: 8, minute: 0 })).toBe(new Date(2025, 2, 1, 8, 0).getTime())
     expect(nextDailyRunMs(base, { hour: 7, minute: 30 })).toBe(new Date(2025, 2, 2, 7, 30).getTime())
+  })
+})
+
+describe('channel settings and secrets', () => {
+  it('stores settings without secrets and builds a live channel with secrets from the SecretStore', async () => {
+    const d = db()
+    const secrets = new SecretStore(d, fileCipher)
+    const repo = new ChannelRepo(d, () => T)
+    const rx = await receiver()
+    const saved = repo.save({ id: 'hook', name: 'Home Assistant', kind: 'webhook', enabled: true, url: `${rx.url}/ha` })
+    expect(saved.ok).toBe(true)
+    expect(repo.save({ id: 'x', name: 'bad', kind: 'email', enabled: true, host: 'h', port: 0, security: 'none', from: 'a@b.c', to: [] }))
+      .toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } })
+    await secrets.put(channelSecretRef('hook', 'secret'), 'from-the-store')
+    const [config] = repo.list()
+    expect(config).toEqual({ id: 'hook', name: 'Home Assistant', kind: 'webhook', enabled: true, dailySummary: false, url: `${rx.url}/ha` })
+    expect(JSON.stringify(config)).not.toContain('from-the-store')
+    const ch = must(await createChannel(config!, secrets, () => T))
+    expect((await ch.sendTest()).ok).toBe(true)
+    const req = rx.requests[0]!
+    expect(verifyWebhookSignature('from-the-store', req.body, req.headers['x-hashyard-signature'] as string)).toBe(true)
+
+    const tg = must(parseChannelConfig({ id: 'tg', name: 'Phone', kind: 'telegram', enabled: true, chatId: '42' }))
+    expect(await createChannel(tg, secrets, () => T)).toMatchObject({ ok: false, error: { message: 'Phone: the botToken is not set' } })
+    expect(repo.delete('hook')).toBe(true)
+    expect(repo.list()).toEqual([])
   })
 })

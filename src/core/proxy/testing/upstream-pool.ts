@@ -92,7 +92,9 @@ export class TestUpstreamPool {
   private current: Job | undefined
   private nextJob = 1
   private nextConn = 1
-  private nextEn1 = 0x10000000
+  /** Each pool instance hands out its own extranonce1 range, as two real pools would. */
+  private static instances = 0
+  private nextEn1 = (0x10000000 + ++TestUpstreamPool.instances * 0x01000000) >>> 0
   private readonly sessions = new Map<string, Buffer>()
   private readonly seen = new Set<string>()
   private waiters: Array<() => void> = []

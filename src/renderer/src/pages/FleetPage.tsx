@@ -125,7 +125,7 @@ export function FleetPage() {
         <span data-testid="fleet-count">{t('fleet.count', { shown: rows.length, total: devices.length })}</span>
       </div>
       {loaded && devices.length === 0 ? <p className="card">{t('fleet.empty')}</p> : null}
-      <div className="fleet-scroll" ref={scrollRef} data-testid="fleet-table">
+      <div className="fleet-scroll" ref={scrollRef} data-testid="fleet-table" tabIndex={0} aria-label={t('nav.fleet')}>
         <table className="fleet">
           <thead>
             <tr>
