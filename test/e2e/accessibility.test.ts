@@ -21,7 +21,10 @@ const SCREENS = ['system', 'fleet', 'pools', 'shares', 'alerts', 'settings'] as 
 describe('accessibility (axe-core, WCAG 2.1 A/AA) in both themes', () => {
   for (const theme of ['light', 'dark'] as const) {
     it(`has no serious violations on any screen in the ${theme} theme`, async () => {
-      const set = await fetch(`${server.url}/api/settings.set`, { method: 'POST', body: JSON.stringify({ key: 'ui.theme', value: theme }) })
+      const set = await fetch(`${server.url}/api/settings.set`, {
+        method: 'POST',
+        body: JSON.stringify({ key: 'ui.theme', value: theme }),
+      })
       expect(set.status).toBe(200)
       // axe is injected as a script, which the app's CSP rightly blocks: bypass it for this audit only.
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true })

@@ -32,7 +32,12 @@ beforeAll(async () => {
   const asic = fixtureText('bitaxe/axeos_system_asic_gamma.json')
   sims.push(await startAxeosSim({ info, asic, listen: { host: '127.0.9.1', port } }))
   sims.push(
-    await startAxeosSim({ info, asic, listen: { host: '127.0.9.2', port }, patchInfo: { hostname: HOSTILE, macAddr: '10:F5:12:33:BB:F1' } }),
+    await startAxeosSim({
+      info,
+      asic,
+      listen: { host: '127.0.9.2', port },
+      patchInfo: { hostname: HOSTILE, macAddr: '10:F5:12:33:BB:F1' },
+    }),
   )
   server = await startServer()
   browser = await launchChromium()

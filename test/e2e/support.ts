@@ -71,5 +71,11 @@ export async function seriousA11yViolations(page: import('playwright-core').Page
   })) as { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }> }
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`)
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes
+          .map((n) => n.target.join(' '))
+          .slice(0, 3)
+          .join(', ')}`,
+    )
 }

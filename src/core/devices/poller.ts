@@ -23,7 +23,7 @@ export interface PollerOptions {
   offlineAfterFailures?: number
   /** Longest gap between reads of a failing device. Default 120 000 ms. */
   maxBackoffMs?: number
-  /** How often the scheduler looks for due devices. Default min(1000, intervalMs / 4). */
+  /** How often the scheduler looks for due devices; small ticks mean small bursts. Default min(250, intervalMs / 4). */
   tickMs?: number
   /** Shortest gap between two stored telemetry samples of one device. Default 60 000 ms. */
   sampleEveryMs?: number
@@ -74,7 +74,7 @@ export class DevicePoller {
       concurrency: Math.max(1, opts.concurrency ?? 32),
       offlineAfterFailures: Math.max(1, opts.offlineAfterFailures ?? 2),
       maxBackoffMs: Math.max(intervalMs, opts.maxBackoffMs ?? 120_000),
-      tickMs: Math.max(10, opts.tickMs ?? Math.min(1000, intervalMs / 4)),
+      tickMs: Math.max(10, opts.tickMs ?? Math.min(250, intervalMs / 4)),
       sampleEveryMs: opts.sampleEveryMs ?? 60_000,
     }
     this.#logger = opts.logger

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { startPool as startLocalPool } from '../stratum/testing/harness'
+import { grind, shareTarget } from '../stratum/testing/miner'
 import type { ProxyOptions } from './proxy'
 import { connectMiner, type ProxyHarness, startProxy, startUpstream, until } from './testing/harness'
 import type { TestUpstreamPool } from './testing/upstream-pool'
 
-const UP_DIFF = 2 ** -16
+/** The test pools' difficulty: about 256 hashes a share; miners work at 2⁻³⁰ below it. */
+const UP_DIFF = 2 ** -24
 const cleanups: Array<() => Promise<unknown> | unknown> = []
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f()
@@ -104,8 +106,8 @@ describe('aggregation by extranonce subdivision', () => {
       defaultRouteId: 'r',
     })
     const m = await connectMiner(h, { user: 'rig1' })
-    // The local pool starts at 2^-20; the proxy hands the miner its own 2^-22 below that.
-    expect(m.current.difficulty).toBe(2 ** -22)
+    // The local pool starts at 2^-20; the proxy hands the miner its own 2^-30 below that.
+    expect(m.current.difficulty).toBe(2 ** -30)
     const { reply } = await m.share(2 ** -20, true)
     expect(reply.result).toBe(true)
     await until(() => local.shares.length === 1)
@@ -118,18 +120,20 @@ describe('difficulty', () => {
     const up = await upstream()
     const h = await proxy(single(up))
     const m = await connectMiner(h)
-    expect(m.current.difficulty).toBe(2 ** -22)
+    expect(m.current.difficulty).toBe(2 ** -30)
     for (let i = 0; i < 4; i++) expect((await m.share(UP_DIFF, false)).reply.result).toBe(true)
     expect((await m.share(UP_DIFF, true)).reply.result).toBe(true)
-    await until(() => up.shares.length === 1)
+    await until(() => h.shares.length === 1)
+    expect(up.shares).toHaveLength(1)
     const [d] = h.proxy.devices()
-    expect(d!.local).toMatchObject({ accepted: 5, rejected: 0, diffAccepted: 5 * 2 ** -22 })
+    expect(d!.local).toMatchObject({ accepted: 5, rejected: 0, diffAccepted: 5 * 2 ** -30 })
     expect(d!.upstream).toMatchObject({ forwarded: 1, accepted: 1, rejected: 0, diffAccepted: UP_DIFF })
     expect(d!.upstream.lastRttMs).toBeGreaterThanOrEqual(0)
     expect(d).toMatchObject({ poolId: 'a', routeId: 'main', upstreamWorker: 'aacct.rig1' })
     // A share below the miner's own difficulty is refused locally and never forwarded.
     const w = m.current
-    const bad = await m.miner.request('mining.submit', [m.user, w.job.jobId, '00000099', w.job.ntime, '00000000'])
+    const low = grind(w.job, w.en1, '00000099', shareTarget(w.difficulty), { want: 'above' })
+    const bad = await m.miner.request('mining.submit', [m.user, w.job.jobId, '00000099', low.ntimeHex, low.nonceHex])
     expect(bad.error).toEqual([23, expect.stringMatching(/^Low difficulty share/), null])
     expect(up.shares).toHaveLength(1)
   })
@@ -137,9 +141,17 @@ describe('difficulty', () => {
   it('never sets a miner above the upstream difficulty', async () => {
     const up = await upstream()
     const h = await proxy(single(up))
+    // The miner asks for 1024 in its handshake: it gets the upstream's difficulty instead.
     const m = await connectMiner(h, { suggest: 1024 })
-    await until(() => m.miner.difficulties.length >= 2)
-    expect(Math.max(...m.miner.difficulties)).toBe(UP_DIFF)
+    expect(m.miner.difficulties).toEqual([UP_DIFF])
+    expect((await m.miner.request('mining.suggest_difficulty', [4096])).result).toBe(true)
+    // A lower suggestion applies at once, with the same work under a fresh id and clean_jobs.
+    expect((await m.miner.request('mining.suggest_difficulty', [2 ** -28])).result).toBe(true)
+    await m.waitForWork(2)
+    expect(m.miner.difficulties).toEqual([UP_DIFF, 2 ** -28])
+    expect(m.current.job.clean).toBe(true)
+    expect(m.current.job.coinb1).toBe(m.works()[0]!.job.coinb1)
+    expect((await m.share(UP_DIFF, false)).reply.result).toBe(true)
     expect((await m.share(UP_DIFF, true)).reply.result).toBe(true)
     await until(() => up.shares.length === 1)
   })

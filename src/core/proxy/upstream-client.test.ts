@@ -91,7 +91,7 @@ describe('UpstreamClient', () => {
       ['version-rolling'],
       { 'version-rolling.mask': '1fffe000', 'version-rolling.min-bit-count': 2 },
     ])
-    expect(t.diffs).toEqual([2 ** -16])
+    expect(t.diffs).toEqual([2 ** -24])
     expect(t.jobs[0]!.clean).toBe(true)
     expect(t.c.ready).toBe(true)
   })
@@ -104,7 +104,7 @@ describe('UpstreamClient', () => {
     const job = asNotify(t.jobs[0]!)
     const en1 = t.readies[0]!.extranonce1.toString('hex')
     const en2 = '0000000000000001'
-    const good = grind(job, en1, en2, shareTarget(2 ** -16))
+    const good = grind(job, en1, en2, shareTarget(2 ** -24))
     const share = {
       worker: 'acct.proxy',
       jobId: job.jobId,
@@ -116,7 +116,7 @@ describe('UpstreamClient', () => {
     expect(ok.rttMs).toBeGreaterThanOrEqual(0)
     const dup = await t.c.submit({ ...share, nonce: good.nonce })
     expect(dup).toMatchObject({ accepted: false, kind: 'duplicate', code: 22, message: 'Duplicate share' })
-    const bad = grind(job, en1, en2, shareTarget(2 ** -16), { want: 'above', startNonce: good.nonce + 1 })
+    const bad = grind(job, en1, en2, shareTarget(2 ** -24), { want: 'above', startNonce: good.nonce + 1 })
     const low = await t.c.submit({ ...share, nonce: bad.nonce })
     expect(low).toMatchObject({ accepted: false, kind: 'low-difficulty', code: 23 })
     expect(pool.shares).toHaveLength(1)
@@ -230,7 +230,7 @@ describe('testPool (the Test button)', () => {
       outcome: 'ok',
       hostPort: `127.0.0.1:${pool.port}`,
       extranonce2Size: 4,
-      difficulty: 2 ** -16,
+      difficulty: 2 ** -24,
       versionMask: 0x1fffe000,
       split: { prefixBytes: 1, downstreamEn2Size: 3, minersPerSession: 50 },
     })

@@ -4,6 +4,7 @@ export { DEFAULT_MAX_LINE_BYTES, LineDecoder } from './codec'
 export type { RejectReason } from './messages'
 export { rejectCode, rejectMessage, StratumErrorCode } from './messages'
 export type {
+  AuthorizeEvent,
   ConnectionInfo,
   Extranonce1Allocator,
   ServerStats,

@@ -140,6 +140,16 @@ export interface StratumServerOptions {
   onShare?: (event: ShareEvent) => void
   /** A share met the network target: submit `blockBytes` to the node. Called before the reply to the miner. */
   onBlockFound?: (job: Job, blockBytes: Buffer, hashHex: string, finder: BlockFinder) => void
+  /** A miner authorized a user name. Must not throw (it is caught and logged). */
+  onAuthorize?: (event: AuthorizeEvent) => void
+}
+
+export interface AuthorizeEvent {
+  connectionId: number
+  remoteAddress: string
+  worker: string
+  userAgent: string
+  transport: 'tcp' | 'tls'
 }
 
 export interface ConnectionInfo extends SessionStats {
@@ -552,6 +562,20 @@ export class StratumServer {
           this.opts.onShare(event)
         } catch (e) {
           this.log.error('onShare callback failed', { error: (e as Error).stack ?? String(e) })
+        }
+      },
+      onAuthorize: (worker) => {
+        if (!this.opts.onAuthorize) return
+        try {
+          this.opts.onAuthorize({
+            connectionId: conn.id,
+            remoteAddress: conn.ip,
+            worker,
+            userAgent: conn.session.userAgent,
+            transport: conn.transport,
+          })
+        } catch (e) {
+          this.log.error('onAuthorize callback failed', { error: (e as Error).stack ?? String(e) })
         }
       },
       onBlock: (job, blockBytes, hashHex, finder) => {

@@ -131,6 +131,8 @@ export interface SessionHost {
   reissue(job: Job): Job | undefined
   onShare(event: ShareEvent): void
   onBlock(job: Job, blockBytes: Buffer, hashHex: string, finder: BlockFinder): void
+  /** A user name was authorized on this connection (passive device matching, worker lists). */
+  onAuthorize?(worker: string): void
 }
 
 /** Outcome of the submit checks; `reason` undefined = accepted. */
@@ -334,6 +336,7 @@ export class Session {
       this.payoutScript = decoded.script
     }
     this.workers.push(username)
+    this.host.onAuthorize?.(username)
     const d = difficultyFromPassword(password)
     if (d !== undefined) this.vardiff.request(d, nowMs)
     this.reply(id, encodeResult(id, true))

@@ -68,7 +68,7 @@ export function App() {
           ))}
         </ul>
       </nav>
-      <main id="main" tabIndex={0}>
+      <main id="main">
         <ConnectionBanner />
         {route === 'system' ? <SystemPage /> : null}
         {route === 'fleet' ? <FleetPage /> : null}

@@ -32,6 +32,8 @@ export function deviceState(d: Device): { state: DeviceState; why?: string } {
 }
 
 export function maxTempC(d: Device): number | null {
-  const temps = (d.status?.boards ?? []).flatMap((b) => [b.chipTempC, b.boardTempC]).filter((t): t is number => t !== null)
+  const temps = (d.status?.boards ?? [])
+    .flatMap((b) => [b.chipTempC, b.boardTempC])
+    .filter((t): t is number => t !== null)
   return temps.length ? Math.max(...temps) : null
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { MethodSpec, TopicSpec } from '../contract-kit'
 import { devicesContract } from './devices'
+import { poolContract } from './pool'
 import { serialContract } from './serial'
 import { systemContract } from './system'
 
@@ -14,6 +15,7 @@ export const contract = {
   ...systemContract,
   ...serialContract,
   ...devicesContract,
+  ...poolContract,
 } as const satisfies Record<string, MethodSpec | TopicSpec>
 
 export type Contract = typeof contract

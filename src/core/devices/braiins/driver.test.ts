@@ -33,7 +33,7 @@ describe('Braiins OS REST driver over a loopback sim replaying the 26.04 capture
     const r = await id.value.driver.read()
     if (!r.ok) throw new Error(r.error.message)
     const st = r.value
-    expect(st.hashrateThs).toBeCloseTo(248.18667720002498)
+    expect(st.hashrateThs).toBeCloseTo(248.186677200025)
     expect(st.hashrates.map((h) => h.window)).toEqual([
       '5s',
       '15s',
@@ -46,7 +46,7 @@ describe('Braiins OS REST driver over a loopback sim replaying the 26.04 capture
       '24h',
       'avg',
     ])
-    expect(st.expectedHashrateThs).toBeCloseTo(252.59758314720003)
+    expect(st.expectedHashrateThs).toBeCloseTo(252.5975831472)
     expect(st.powerW).toBe(3480)
     expect(st.uptimeS).toBe(7039)
     expect(st.fansRpm).toEqual([5943, 5943, 5943, 5973])

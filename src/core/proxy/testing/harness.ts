@@ -43,7 +43,7 @@ export interface ProxyHarness {
   stop(): Promise<void>
 }
 
-/** Test-friendly defaults: fast ticks, tiny fixed difficulty (vardiff never retargets), short backoff. */
+/** Test-friendly defaults: fast ticks, a fixed difficulty of 2⁻³⁰ (4 hashes a share; vardiff never retargets), short backoff. */
 export async function startProxy(opts: Omit<ProxyOptions, 'logger'>): Promise<ProxyHarness> {
   const log = memoryLogger('debug')
   const proxy = new StratumProxy({
@@ -52,8 +52,8 @@ export async function startProxy(opts: Omit<ProxyOptions, 'logger'>): Promise<Pr
     ...opts,
     logger: log,
     vardiff: {
-      minDifficulty: 2 ** -30,
-      startDifficulty: 2 ** -22,
+      minDifficulty: 2 ** -32,
+      startDifficulty: 2 ** -30,
       startByUserAgent: [],
       retargetAfterShares: 1e9,
       retargetAfterS: 1e9,

@@ -28,7 +28,7 @@ import { mainnetTemplate, nextBlockTemplate, POOL_ADDRESS, payoutScript } from '
 export interface TestPoolOptions {
   /** Extranonce2 size announced at subscribe. Default 8 (ckpool/DATUM). */
   extranonce2Size?: number
-  /** Share difficulty. Default 2⁻¹⁶ (about 65,536 hashes per share). */
+  /** Share difficulty. Default 2⁻²⁴ (about 256 hashes per share: d · 2³² hashes on average). */
   difficulty?: number
   /** Version-rolling mask granted; 0 = the pool does not know mining.configure. Default 0x1fffe000. */
   versionMask?: number
@@ -102,7 +102,7 @@ export class TestUpstreamPool {
   constructor(opts: TestPoolOptions = {}) {
     this.opts = {
       extranonce2Size: opts.extranonce2Size ?? 8,
-      difficulty: opts.difficulty ?? 2 ** -16,
+      difficulty: opts.difficulty ?? 2 ** -24,
       versionMask: opts.versionMask ?? 0x1fffe000,
       authorize: opts.authorize ?? (() => true),
       resume: opts.resume ?? true,

@@ -19,7 +19,10 @@ function sortValue(d: Device, k: SortKey): string | number {
     case 'model':
       return `${d.model ?? ''}`.toLowerCase()
     case 'ip':
-      return (d.ip ?? '').split('.').map((p) => p.padStart(3, '0')).join('.')
+      return (d.ip ?? '')
+        .split('.')
+        .map((p) => p.padStart(3, '0'))
+        .join('.')
     case 'hashrate':
       return d.status?.hashrateThs ?? -1
     case 'temp':
@@ -85,7 +88,16 @@ export function FleetPage() {
     const out = devices.filter((d) => {
       if (stateFilter !== 'all' && deviceState(d).state !== stateFilter) return false
       if (!q) return true
-      return [displayName(d), d.model, d.firmware, d.ip, d.hostname, d.worker, ...d.tags, d.status?.pools.find((p) => p.active)?.url]
+      return [
+        displayName(d),
+        d.model,
+        d.firmware,
+        d.ip,
+        d.hostname,
+        d.worker,
+        ...d.tags,
+        d.status?.pools.find((p) => p.active)?.url,
+      ]
         .filter(Boolean)
         .some((v) => String(v).toLowerCase().includes(q))
     })
@@ -96,12 +108,21 @@ export function FleetPage() {
     })
   }, [devices, filter, stateFilter, sort])
 
-  const scrollRef = useRef<HTMLDivElement>(null)
-  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scrollRef.current, estimateSize: () => ROW_PX, overscan: 10 })
+  const scrollRef = useRef<HTMLElement>(null)
+  const virtual = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_PX,
+    overscan: 10,
+  })
 
   const header = (key: SortKey, label: MessageKey) => (
     <th scope="col" aria-sort={sort.key === key ? (sort.dir === 1 ? 'ascending' : 'descending') : 'none'}>
-      <button type="button" className="sort" onClick={() => setSort((s) => ({ key, dir: s.key === key ? ((-s.dir) as 1 | -1) : 1 }))}>
+      <button
+        type="button"
+        className="sort"
+        onClick={() => setSort((s) => ({ key, dir: s.key === key ? (-s.dir as 1 | -1) : 1 }))}
+      >
         {t(label)}
       </button>
     </th>
@@ -115,7 +136,11 @@ export function FleetPage() {
         <label htmlFor="fleet-filter">{t('fleet.filter')}</label>
         <input id="fleet-filter" value={filter} onChange={(e) => setFilter(e.target.value)} />
         <label htmlFor="fleet-state">{t('fleet.state')}</label>
-        <select id="fleet-state" value={stateFilter} onChange={(e) => setStateFilter(e.target.value as typeof stateFilter)}>
+        <select
+          id="fleet-state"
+          value={stateFilter}
+          onChange={(e) => setStateFilter(e.target.value as typeof stateFilter)}
+        >
           <option value="all">{t('fleet.state.all')}</option>
           <option value="mining">{t('fleet.state.mining')}</option>
           <option value="attention">{t('fleet.state.attention')}</option>
@@ -125,7 +150,7 @@ export function FleetPage() {
         <span data-testid="fleet-count">{t('fleet.count', { shown: rows.length, total: devices.length })}</span>
       </div>
       {loaded && devices.length === 0 ? <p className="card">{t('fleet.empty')}</p> : null}
-      <div className="fleet-scroll" ref={scrollRef} data-testid="fleet-table" tabIndex={0} aria-label={t('nav.fleet')}>
+      <section className="fleet-scroll" ref={scrollRef} data-testid="fleet-table" aria-label={t('nav.fleet')}>
         <table className="fleet">
           <thead>
             <tr>
@@ -151,7 +176,12 @@ export function FleetPage() {
               const acc = d.status?.accepted ?? null
               const rej = d.status?.rejected ?? null
               return (
-                <tr key={d.id} className="vrow" style={{ transform: `translateY(${v.start}px)`, height: ROW_PX }} data-testid="fleet-row">
+                <tr
+                  key={d.id}
+                  className="vrow"
+                  style={{ transform: `translateY(${v.start}px)`, height: ROW_PX }}
+                  data-testid="fleet-row"
+                >
                   <td className="name">{displayName(d)}</td>
                   <td className={`st-${st.state}`}>
                     {st.state === 'offline' && d.offlineSinceMs
@@ -167,17 +197,19 @@ export function FleetPage() {
                   <td>{d.status?.hashrateThs != null ? `${d.status.hashrateThs.toFixed(2)} TH/s` : '—'}</td>
                   <td>{temp !== null ? `${temp.toFixed(0)} °C` : '—'}</td>
                   <td>{d.status?.fansRpm.length ? `${Math.max(...d.status.fansRpm)} rpm` : '—'}</td>
-                  <td className="pool">
-                    {pool ? `${pool.url} · ${pool.user}` : '—'}
+                  <td className="pool">{pool ? `${pool.url} · ${pool.user}` : '—'}</td>
+                  <td>
+                    {acc !== null
+                      ? `${acc} / ${rej !== null && acc + rej > 0 ? ((100 * rej) / (acc + rej)).toFixed(1) : '0.0'}%`
+                      : '—'}
                   </td>
-                  <td>{acc !== null ? `${acc} / ${rej !== null && acc + rej > 0 ? ((100 * rej) / (acc + rej)).toFixed(1) : '0.0'}%` : '—'}</td>
                   <td>{formatUptime(d.status?.uptimeS)}</td>
                 </tr>
               )
             })}
           </tbody>
         </table>
-      </div>
+      </section>
     </section>
   )
 }
