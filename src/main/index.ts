@@ -91,7 +91,7 @@ function startCore(): void {
     switch (m.k) {
       case 'ready':
         restart.succeeded()
-        for (const w of BrowserWindow.getAllWindows()) relay.fromCore(w.webContents.id, undefined)
+        for (const w of BrowserWindow.getAllWindows()) relay.adopt(senderOf(w.webContents, w.webContents.mainFrame.url, true))
         return
       case 'msg':
         relay.fromCore(m.conn, m.msg)

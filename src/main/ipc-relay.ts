@@ -42,6 +42,17 @@ export class IpcRelay {
     this.core.message(sender.id, msg)
   }
 
+  /**
+   * Opens a connection for a window without waiting for it to speak: after a core restart the
+   * renderer's client rejects calls while down, so the core's fresh `hello` must come first.
+   */
+  adopt(sender: SenderLike): void {
+    if (!sender.isOurWindow || !sender.mainFrameUrl || !this.isTrusted(sender.mainFrameUrl)) return
+    if (this.#conns.has(sender.id)) return
+    this.#conns.set(sender.id, sender)
+    this.core.open(sender.id)
+  }
+
   /** A message from the core for one renderer connection. */
   fromCore(conn: number, msg: unknown): void {
     const s = this.#conns.get(conn)

@@ -109,6 +109,17 @@ describe('IpcRelay', () => {
     expect(calls).toEqual([])
     expect(rejected).toHaveLength(1)
   })
+  it('re-adopts windows after a core restart so the core says hello first', () => {
+    const { relay, calls } = make()
+    const s = sender()
+    relay.fromRenderer(s, {})
+    relay.coreDown('crashed')
+    relay.adopt(s)
+    relay.adopt(s)
+    relay.adopt(sender({ id: 2, mainFrameUrl: 'https://evil.example/' }))
+    expect(calls).toEqual(['open 1', 'msg 1', 'open 1'])
+  })
+
   it('tells windows when the core is down', () => {
     const { relay } = make()
     const s = sender()
@@ -158,7 +169,7 @@ describe('the core behind a utility-process port', () => {
         if (m) return m
         await new Promise((r) => setTimeout(r, 10))
       }
-      throw new Error('timeout')
+      throw new Error(`timeout; core said: ${JSON.stringify(fromCore).slice(0, 600)}`)
     }
     await waitFor((m) => m.k === 'ready')
     send({ k: 'open', conn: 7 })

@@ -181,7 +181,10 @@ export class Downstream {
           this.vardiff.setUserAgent(p.userAgent)
         }
         if (this.assignment && this.subscribed) {
-          this.reply(id, encodeSubscribeResult(id, this.assignment.extranonce1.toString('hex'), this.assignment.extranonce2Size))
+          this.reply(
+            id,
+            encodeSubscribeResult(id, this.assignment.extranonce1.toString('hex'), this.assignment.extranonce2Size),
+          )
           return
         }
         // Answered when the proxy attaches an upstream (it may still be connecting).
@@ -305,7 +308,8 @@ export class Downstream {
       this.maybeStart(nowMs)
       return 'subscribe'
     }
-    const sameEn1 = before !== undefined && before.extranonce1.equals(a.extranonce1) && before.extranonce2Size === a.extranonce2Size
+    const sameEn1 =
+      before !== undefined && before.extranonce1.equals(a.extranonce1) && before.extranonce2Size === a.extranonce2Size
     // Work sent for the previous extranonce can no longer be submitted.
     this.sent.clear()
     let how: 'set_extranonce' | 'none' | 'reconnect' = 'none'
@@ -458,7 +462,8 @@ export class Downstream {
       return { reason: job !== undefined ? 'stale' : 'job-not-found', ...none }
     }
     const difficulty = sent.difficulty
-    if (job.work.generation < this.host.generation(a.sessionId)) return { reason: 'stale', difficulty, shareDifficulty: 0 }
+    if (job.work.generation < this.host.generation(a.sessionId))
+      return { reason: 'stale', difficulty, shareDifficulty: 0 }
     if (s.extranonce2Hex.length !== a.extranonce2Size * 2) {
       return {
         reason: 'bad-extranonce2',
@@ -483,12 +488,18 @@ export class Downstream {
       }
       const m = mask ?? 0
       if (!versionWithinMask(w.version, s.versionBits, m)) {
-        return { reason: 'bad-version', detail: `${hex32(s.versionBits)} outside ${hex32(m)}`, difficulty, shareDifficulty: 0 }
+        return {
+          reason: 'bad-version',
+          detail: `${hex32(s.versionBits)} outside ${hex32(m)}`,
+          difficulty,
+          shareDifficulty: 0,
+        }
       }
       version = rolledVersion(w.version, s.versionBits, m)
       if (m !== 0) versionBits = (version & m) >>> 0
     }
-    if (s.ntime < w.ntime || s.ntime > w.ntime + 7000) return { reason: 'ntime-out-of-range', difficulty, shareDifficulty: 0 }
+    if (s.ntime < w.ntime || s.ntime > w.ntime + 7000)
+      return { reason: 'ntime-out-of-range', difficulty, shareDifficulty: 0 }
     const share = computeShare(w, a.jobExtranonce1, Buffer.from(s.extranonce2Hex, 'hex'), s.ntime, s.nonce, version)
     if (!meetsTargetLE(share.hash, sent.targetLE)) {
       return {

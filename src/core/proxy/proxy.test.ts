@@ -43,7 +43,8 @@ describe('aggregation by extranonce subdivision', () => {
     const up = await upstream({ extranonce2Size: 8 })
     const h = await proxy(single(up))
     const miners = []
-    for (let i = 1; i <= 3; i++) miners.push(await connectMiner(h, { user: `bc1qx.rig${i}`, configureMask: 'ffffffff' }))
+    for (let i = 1; i <= 3; i++)
+      miners.push(await connectMiner(h, { user: `bc1qx.rig${i}`, configureMask: 'ffffffff' }))
     expect(up.live).toHaveLength(1)
     const en1Up = up.live[0]!.extranonce1.toString('hex')
     const en1s = miners.map((m) => m.current.en1)
@@ -111,7 +112,10 @@ describe('aggregation by extranonce subdivision', () => {
     const { reply } = await m.share(2 ** -20, true)
     expect(reply.result).toBe(true)
     await until(() => local.shares.length === 1)
-    expect(local.shares[0]).toMatchObject({ accepted: true, worker: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4.proxy' })
+    expect(local.shares[0]).toMatchObject({
+      accepted: true,
+      worker: 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4.proxy',
+    })
   })
 })
 
@@ -192,7 +196,12 @@ describe('upstream answers', () => {
     for (let i = 0; i < 3; i++) await m.share(UP_DIFF, true)
     await until(() => h.switches.length === 1, 'switch')
     expect(h.poolEvents.find((e) => e.state === 'down')).toMatchObject({ poolId: 'a', reason: 'rejecting' })
-    expect(h.switches[0]).toMatchObject({ fromPoolId: 'a', toPoolId: 'b', reason: 'failover', method: 'set_extranonce' })
+    expect(h.switches[0]).toMatchObject({
+      fromPoolId: 'a',
+      toPoolId: 'b',
+      reason: 'failover',
+      method: 'set_extranonce',
+    })
     await until(() => m.current.en1.startsWith(b.live[0]!.extranonce1.toString('hex')))
     expect((await m.share(UP_DIFF, true)).reply.result).toBe(true)
     await until(() => b.shares.length === 1)
@@ -218,7 +227,12 @@ describe('failover', () => {
     a.dropAll()
     await until(() => h.switches.length >= 2, 'two switches')
     const byWorker = Object.fromEntries(h.switches.map((s) => [s.worker, s]))
-    expect(byWorker['x.sub']).toMatchObject({ fromPoolId: 'a', toPoolId: 'b', reason: 'failover', method: 'set_extranonce' })
+    expect(byWorker['x.sub']).toMatchObject({
+      fromPoolId: 'a',
+      toPoolId: 'b',
+      reason: 'failover',
+      method: 'set_extranonce',
+    })
     expect(byWorker['x.sub']!.detail).toMatch(/^a: /)
     expect(byWorker['x.plain']).toMatchObject({ toPoolId: 'b', method: 'reconnect' })
     // The subscribed miner kept its connection and mines on b.
@@ -289,7 +303,13 @@ describe('routing', () => {
     const r = h.proxy.configure({ rules: [{ worker: 'rig2', routeId: 'rb' }] })
     expect(r).toEqual({ ok: true })
     await until(() => h.switches.length === 1)
-    expect(h.switches[0]).toMatchObject({ worker: 'bc1q.rig2', fromPoolId: 'a', toPoolId: 'b', reason: 'route-change', method: 'set_extranonce' })
+    expect(h.switches[0]).toMatchObject({
+      worker: 'bc1q.rig2',
+      fromPoolId: 'a',
+      toPoolId: 'b',
+      reason: 'route-change',
+      method: 'set_extranonce',
+    })
     await until(() => m.current.en1.startsWith(b.live[0]!.extranonce1.toString('hex')))
     expect((await m.share(UP_DIFF, true)).reply.result).toBe(true)
     await until(() => b.shares.length === 1)
@@ -309,7 +329,15 @@ describe('routing', () => {
     const b = await upstream()
     const h = await proxy({
       pools: [pool('a', a), pool('b', b)],
-      routes: [{ id: 'r', goals: [{ weight: 3, pools: ['a'] }, { weight: 1, pools: ['b'] }] }],
+      routes: [
+        {
+          id: 'r',
+          goals: [
+            { weight: 3, pools: ['a'] },
+            { weight: 1, pools: ['b'] },
+          ],
+        },
+      ],
       defaultRouteId: 'r',
     })
     for (let i = 0; i < 4; i++) await connectMiner(h, { user: `w.${i}` })
@@ -334,7 +362,10 @@ describe('upstream-initiated changes', () => {
     expect(up.shares[0]!.extranonce1Hex).toBe(en1)
     // The miner without extranonce.subscribe is asked to reconnect instead.
     await plain.miner.closedPromise
-    expect(h.switches.find((s) => s.worker === 'x.plain')).toMatchObject({ reason: 'upstream-extranonce', method: 'reconnect' })
+    expect(h.switches.find((s) => s.worker === 'x.plain')).toMatchObject({
+      reason: 'upstream-extranonce',
+      method: 'reconnect',
+    })
   })
 
   it('follows client.reconnect from the pool; a resumed session leaves the miners untouched', async () => {
@@ -360,7 +391,12 @@ describe('upstream-initiated changes', () => {
     await until(() => up.conns.length === 2 && up.live.length === 1, 'reconnected')
     const en1 = up.live[0]!.extranonce1.toString('hex')
     await until(() => m.current.en1.startsWith(en1), 'set_extranonce')
-    expect(h.switches[0]).toMatchObject({ reason: 'upstream-reconnect', method: 'set_extranonce', fromPoolId: 'a', toPoolId: 'a' })
+    expect(h.switches[0]).toMatchObject({
+      reason: 'upstream-reconnect',
+      method: 'set_extranonce',
+      fromPoolId: 'a',
+      toPoolId: 'a',
+    })
     expect((await m.share(UP_DIFF, true)).reply.result).toBe(true)
     await until(() => up.shares.length === 1)
   })

@@ -20,8 +20,8 @@ import { type VardiffConfig, vardiffConfig } from '../stratum/vardiff'
 import { type Assignment, Downstream, type DownstreamHost, type ForwardShare } from './downstream'
 import { Emitter } from './emitter'
 import { PrefixAllocator, planSplit, type SplitPlan } from './extranonce-split'
-import { buildUpstreamWork, jobExtranonce1Size, type ProxyJob, proxyJob } from './proxy-job'
 import { type PoolEndpoint, parsePoolUrl } from './pool-url'
+import { buildUpstreamWork, jobExtranonce1Size, type ProxyJob, proxyJob } from './proxy-job'
 import { UpstreamClient, type UpstreamFailure, type UpstreamTiming } from './upstream-client'
 import type { UpstreamRejectKind } from './upstream-messages'
 import { checkWorkerTemplate, DEFAULT_WORKER_TEMPLATE, renderUpstreamWorker } from './upstream-worker'
@@ -168,15 +168,19 @@ export function checkRouting(r: ProxyRouting): ConfigResult {
       if (g.pools.length === 0) return { ok: false, message: `Route "${route.id}" has a goal without pools` }
       if (g.weight !== undefined && !(Number.isFinite(g.weight) && g.weight > 0))
         return { ok: false, message: `Route "${route.id}": weights must be positive numbers` }
-      for (const id of g.pools) if (!poolIds.has(id)) return { ok: false, message: `Route "${route.id}" names unknown pool "${id}"` }
+      for (const id of g.pools)
+        if (!poolIds.has(id)) return { ok: false, message: `Route "${route.id}" names unknown pool "${id}"` }
     }
     const t = checkWorkerTemplate(route.workerTemplate ?? DEFAULT_WORKER_TEMPLATE)
     if (!t.ok) return { ok: false, message: `Route "${route.id}": ${t.message}` }
   }
-  if (!routeIds.has(r.defaultRouteId)) return { ok: false, message: `Default route "${r.defaultRouteId}" does not exist` }
+  if (!routeIds.has(r.defaultRouteId))
+    return { ok: false, message: `Default route "${r.defaultRouteId}" does not exist` }
   for (const rule of r.rules ?? []) {
-    if (!routeIds.has(rule.routeId)) return { ok: false, message: `A device rule names unknown route "${rule.routeId}"` }
-    if (rule.worker === undefined && rule.ip === undefined) return { ok: false, message: 'A device rule needs a worker or an IP' }
+    if (!routeIds.has(rule.routeId))
+      return { ok: false, message: `A device rule names unknown route "${rule.routeId}"` }
+    if (rule.worker === undefined && rule.ip === undefined)
+      return { ok: false, message: 'A device rule needs a worker or an IP' }
   }
   return { ok: true }
 }
@@ -184,7 +188,13 @@ export function checkRouting(r: ProxyRouting): ConfigResult {
 // ---------------------------------------------------------------------------------------------
 // Events and stats
 
-export type SwitchReason = 'failover' | 'return-to-primary' | 'route-change' | 'rebalance' | 'upstream-extranonce' | 'upstream-reconnect'
+export type SwitchReason =
+  | 'failover'
+  | 'return-to-primary'
+  | 'route-change'
+  | 'rebalance'
+  | 'upstream-extranonce'
+  | 'upstream-reconnect'
 
 export interface SwitchEvent {
   tsMs: number
@@ -459,7 +469,12 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     this.mask = (opts.upstream?.versionRollingMask ?? 0x1fffe000) >>> 0
     const check = checkRouting(opts)
     if (!check.ok) throw new RangeError(check.message)
-    this.routing = { pools: opts.pools, routes: opts.routes, rules: opts.rules ?? [], defaultRouteId: opts.defaultRouteId }
+    this.routing = {
+      pools: opts.pools,
+      routes: opts.routes,
+      rules: opts.rules ?? [],
+      defaultRouteId: opts.defaultRouteId,
+    }
     for (const p of opts.pools) this.pools.set(p.id, this.newPoolState(p))
   }
 
@@ -467,7 +482,9 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   async listen(): Promise<{ port: number }> {
     if (this.server) throw new Error('already listening')
     const host = this.opts.host ?? '0.0.0.0'
-    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 45_000 }, (s) => this.accept(s))
+    this.server = net.createServer({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 45_000 }, (s) =>
+      this.accept(s),
+    )
     const port = await new Promise<number>((resolve, reject) => {
       const srv = this.server!
       srv.once('error', reject)
@@ -728,12 +745,24 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         try {
           f(arg)
         } catch (e) {
-          this.log.error(`upstream ${what} handling failed`, { poolId: p.cfg.id, error: (e as Error).stack ?? String(e) })
+          this.log.error(`upstream ${what} handling failed`, {
+            poolId: p.cfg.id,
+            error: (e as Error).stack ?? String(e),
+          })
         }
       }
-    client.on('ready', guard('ready', (r) => this.onSessionReady(s, r.extranonce1, r.extranonce2Size, r.versionMask, r.resumed)))
-    client.on('difficulty', guard('difficulty', (d: number) => (s.difficulty = d)))
-    client.on('job', guard('job', (n) => this.onJob(s, n)))
+    client.on(
+      'ready',
+      guard('ready', (r) => this.onSessionReady(s, r.extranonce1, r.extranonce2Size, r.versionMask, r.resumed)),
+    )
+    client.on(
+      'difficulty',
+      guard('difficulty', (d: number) => (s.difficulty = d)),
+    )
+    client.on(
+      'job',
+      guard('job', (n) => this.onJob(s, n)),
+    )
     client.on(
       'extranonce',
       guard('extranonce', (e) => this.onSessionExtranonce(s, e.extranonce1, e.extranonce2Size, 'upstream-extranonce')),
@@ -745,7 +774,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         for (const c of s.miners) c.dev.updateMask(m)
       }),
     )
-    client.on('down', guard('down', (d) => this.onSessionDown(s, d.reason, d.message)))
+    client.on(
+      'down',
+      guard('down', (d) => this.onSessionDown(s, d.reason, d.message)),
+    )
     client.start()
     this.log.info('upstream session opened', { poolId: p.cfg.id, sessionId: s.id, endpoint: p.endpoint.hostPort })
     return s
@@ -933,7 +965,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     const names = c.dev.workers.length > 0 ? c.dev.workers : [this.workerByIp.get(c.ip) ?? '']
     for (const rule of this.routing.rules ?? []) {
       if (rule.ip !== undefined && rule.ip !== c.ip) continue
-      if (rule.worker !== undefined && !names.some((n) => n !== '' && (n === rule.worker || n.slice(n.indexOf('.') + 1) === rule.worker)))
+      if (
+        rule.worker !== undefined &&
+        !names.some((n) => n !== '' && (n === rule.worker || n.slice(n.indexOf('.') + 1) === rule.worker))
+      )
         continue
       return rule.routeId
     }
@@ -941,7 +976,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   }
 
   private route(id: string): ProxyRoute {
-    return this.routing.routes.find((r) => r.id === id) ?? this.routing.routes.find((r) => r.id === this.routing.defaultRouteId)!
+    return (
+      this.routing.routes.find((r) => r.id === id) ??
+      this.routing.routes.find((r) => r.id === this.routing.defaultRouteId)!
+    )
   }
 
   /**
@@ -1066,8 +1104,13 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       if (hint === undefined) {
         if (fromPool.health !== 'up') detail = `${fromPool.cfg.id}: ${fromPool.message}`
         else {
-          reason = this.route(c.routeId).goals.some((g) => g.pools.includes(fromPool.cfg.id)) ? 'return-to-primary' : 'route-change'
-          detail = reason === 'return-to-primary' ? `${p.cfg.id} has been healthy again` : 'the device was assigned another route'
+          reason = this.route(c.routeId).goals.some((g) => g.pools.includes(fromPool.cfg.id))
+            ? 'return-to-primary'
+            : 'route-change'
+          detail =
+            reason === 'return-to-primary'
+              ? `${p.cfg.id} has been healthy again`
+              : 'the device was assigned another route'
         }
       } else detail = reason === 'route-change' ? 'the device was assigned another route' : ''
     }
@@ -1091,7 +1134,13 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   }
 
   /** Binds a device to a session with a prefix and tells the miner (subscribe reply or set_extranonce). */
-  private attach(c: Conn, s: UpSession, prefix: Buffer, why: SwitchReason, detail: string): 'subscribe' | 'set_extranonce' | 'none' | 'reconnect' {
+  private attach(
+    c: Conn,
+    s: UpSession,
+    prefix: Buffer,
+    why: SwitchReason,
+    detail: string,
+  ): 'subscribe' | 'set_extranonce' | 'none' | 'reconnect' {
     if (c.session && c.session !== s) this.release(c)
     const en1Up = s.extranonce1!
     const en1 = Buffer.concat([en1Up, prefix])
@@ -1117,7 +1166,12 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     c.waitSinceMs = undefined
     this.updateUpstreamWorker(c, s)
     const how = this.guardedValue(c, () => c.dev.attach(a, Date.now()))
-    if (how === 'set_extranonce' && before && c.session === s && (why === 'upstream-extranonce' || why === 'upstream-reconnect')) {
+    if (
+      how === 'set_extranonce' &&
+      before &&
+      c.session === s &&
+      (why === 'upstream-extranonce' || why === 'upstream-reconnect')
+    ) {
       this.emitSwitch(c, s.pool, s.pool, why, detail, 'set_extranonce')
     }
     return how ?? 'none'
@@ -1143,7 +1197,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   private askReconnect(c: Conn): void {
     if (c.closed) return
     this.write(c, encodeReconnect())
-    const t = setTimeout(() => this.closeConn(c, 'moved to another pool with client.reconnect', 'info'), this.limits.reconnectGraceMs)
+    const t = setTimeout(
+      () => this.closeConn(c, 'moved to another pool with client.reconnect', 'info'),
+      this.limits.reconnectGraceMs,
+    )
     t.unref()
   }
 
@@ -1166,7 +1223,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       detail,
       method,
     }
-    this.log.info(`device ${c.id} (${c.dev.worker || c.ip}) ${from?.cfg.id ?? '-'} → ${to.cfg.id}: ${reason}`, { detail, method })
+    this.log.info(`device ${c.id} (${c.dev.worker || c.ip}) ${from?.cfg.id ?? '-'} → ${to.cfg.id}: ${reason}`, {
+      detail,
+      method,
+    })
     this.emit('switch', e)
   }
 
@@ -1235,7 +1295,11 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         if (!o.lost) {
           if (o.accepted) p.rejectStreak = 0
           else if (++p.rejectStreak >= this.failover.rejectStreak && p.health === 'up') {
-            this.markDown(p, 'rejecting', `the last ${p.rejectStreak} shares were rejected (${o.message ?? 'no reason given'})`)
+            this.markDown(
+              p,
+              'rejecting',
+              `the last ${p.rejectStreak} shares were rejected (${o.message ?? 'no reason given'})`,
+            )
             this.maintain()
           }
         }
@@ -1264,7 +1328,8 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     const ip = normaliseIp(socket.remoteAddress)
     socket.on('error', (e) => this.log.debug('miner socket error', { remoteAddress: ip, error: e.message }))
     if (this.closing || this.conns.size >= this.limits.maxConnections) {
-      if (!this.closing) this.log.warn('miner refused: proxy full', { remoteAddress: ip, maxConnections: this.limits.maxConnections })
+      if (!this.closing)
+        this.log.warn('miner refused: proxy full', { remoteAddress: ip, maxConnections: this.limits.maxConnections })
       socket.destroy()
       return
     }
@@ -1310,7 +1375,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         else this.maintain()
       }
     } catch (e) {
-      this.log.error('miner handler failed; closing the connection', { connectionId: c.id, error: (e as Error).stack ?? String(e) })
+      this.log.error('miner handler failed; closing the connection', {
+        connectionId: c.id,
+        error: (e as Error).stack ?? String(e),
+      })
       this.closeConn(c, 'internal error', 'error')
     } finally {
       c.socket.uncork()
@@ -1330,7 +1398,8 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     }
     c.badLines++
     this.write(c, encodeError(item.id ?? null, StratumErrorCode.Other, item.message))
-    if (c.badLines > this.limits.maxBadLines) this.closeConn(c, `more than ${this.limits.maxBadLines} malformed lines`, 'warn')
+    if (c.badLines > this.limits.maxBadLines)
+      this.closeConn(c, `more than ${this.limits.maxBadLines} malformed lines`, 'warn')
   }
 
   private hostFor(c: Conn): DownstreamHost {
@@ -1393,7 +1462,13 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     c.closed = true
     this.release(c)
     if (this.conns.delete(c.id)) {
-      this.emit('device', { tsMs: Date.now(), deviceId: c.id, remoteAddress: c.ip, worker: c.dev.worker, kind: 'disconnected' })
+      this.emit('device', {
+        tsMs: Date.now(),
+        deviceId: c.id,
+        remoteAddress: c.ip,
+        worker: c.dev.worker,
+        kind: 'disconnected',
+      })
     }
   }
 
@@ -1401,7 +1476,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     try {
       f()
     } catch (e) {
-      this.log.error('miner handler failed; closing the connection', { connectionId: c.id, error: (e as Error).stack ?? String(e) })
+      this.log.error('miner handler failed; closing the connection', {
+        connectionId: c.id,
+        error: (e as Error).stack ?? String(e),
+      })
       this.closeConn(c, 'internal error', 'error')
     }
   }

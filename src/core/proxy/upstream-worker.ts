@@ -56,7 +56,8 @@ export function workerPart(user: string): string {
 export type RenderResult = { ok: true; value: string } | { ok: false; message: string }
 
 export function renderUpstreamWorker(template: string, v: UpstreamWorkerVars): RenderResult {
-  if (template === PASS_THROUGH) return v.user === '' ? { ok: false, message: 'The device sent no user name' } : { ok: true, value: v.user }
+  if (template === PASS_THROUGH)
+    return v.user === '' ? { ok: false, message: 'The device sent no user name' } : { ok: true, value: v.user }
   const check = checkWorkerTemplate(template)
   if (!check.ok) return check
   const ipText = v.ip.includes(':') ? v.ip.replace(/:/g, 'x') : v.ip
@@ -71,13 +72,18 @@ export function renderUpstreamWorker(template: string, v: UpstreamWorkerVars): R
     ip4: parts[3] ?? '',
     id: String(v.id),
   }
-  const name = template.replace(/\{([^{}]*)\}/g, (_m, key: string) => values[key.trim() as UpstreamWorkerVariable] ?? '')
+  const name = template.replace(
+    /\{([^{}]*)\}/g,
+    (_m, key: string) => values[key.trim() as UpstreamWorkerVariable] ?? '',
+  )
   const dot = name.indexOf('.')
   const account = dot >= 0 ? name.slice(0, dot) : ''
   const worker = dot >= 0 ? name.slice(dot + 1) : name
   if (dot < 0) {
     // A bare account (e.g. template "{account}"): only the length matters.
-    return name.length === 0 || name.length > 128 ? { ok: false, message: 'The worker name is empty or too long' } : { ok: true, value: name }
+    return name.length === 0 || name.length > 128
+      ? { ok: false, message: 'The worker name is empty or too long' }
+      : { ok: true, value: name }
   }
   const problems = validateWorker(account, worker, BRAIINS_POOL_RULES)
   return problems.length > 0 ? { ok: false, message: problems.join('; ') } : { ok: true, value: name }

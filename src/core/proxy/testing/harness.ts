@@ -14,7 +14,7 @@ import {
   type SwitchEvent,
   type UpstreamShareEvent,
 } from '../proxy'
-import { TestUpstreamPool, type TestPoolOptions } from './upstream-pool'
+import { type TestPoolOptions, TestUpstreamPool } from './upstream-pool'
 
 /** Waits (by polling) until `pred` holds; the test's own timeout bounds it. */
 export async function until(pred: () => boolean, what = 'condition'): Promise<void> {
