@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Browser, chromium } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 import { tempDir } from '../support/temp-dir'
 
 export const root = join(__dirname, '../..')
@@ -78,4 +79,34 @@ export async function seriousA11yViolations(page: import('playwright-core').Page
           .slice(0, 3)
           .join(', ')}`,
     )
+}
+
+/**
+ * Registers beforeAll/afterAll that start the built server and Chromium for a test file, and
+ * returns live accessors (valid inside tests).
+ */
+export function useServerAndBrowser(opts: { before?: () => Promise<void>; after?: () => Promise<void> } = {}): {
+  server(): Awaited<ReturnType<typeof startServer>>
+  browser(): Browser
+} {
+  let server: Awaited<ReturnType<typeof startServer>> | undefined
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    await opts.before?.()
+    server = await startServer()
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+    await opts.after?.()
+  })
+  return {
+    server: () => server ?? raise('server not started'),
+    browser: () => browser ?? raise('browser not started'),
+  }
+}
+
+function raise(msg: string): never {
+  throw new Error(msg)
 }

@@ -1,30 +1,20 @@
 /// <reference lib="dom" />
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, resultsDir, root, startServer } from './support'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { resultsDir, root, useServerAndBrowser } from './support'
 
-let server: Awaited<ReturnType<typeof startServer>>
-let browser: Browser
-
-beforeAll(async () => {
-  server = await startServer()
-  browser = await launchChromium()
-})
-afterAll(async () => {
-  await browser?.close()
-  await server?.stop()
-})
+const env = useServerAndBrowser()
 
 async function openApp(): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+  const page = await env.browser().newPage({ viewport: { width: 1280, height: 800 } })
   const problems: string[] = []
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`)
   })
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
-  await page.goto(`${server.url}/`)
+  await page.goto(`${env.server().url}/`)
   return { page, problems }
 }
 
@@ -73,7 +63,7 @@ describe('the UI in Chromium against npm run serve', () => {
 
   it('shows a not-yet screen that says what it will show, with no fake data', async () => {
     const { page } = await openApp()
-    await page.goto(`${server.url}/#/shares`)
+    await page.goto(`${env.server().url}/#/shares`)
     await page.getByTestId('placeholder').waitFor()
     // The language chosen in the previous test persists: the Spanish catalog is complete here too.
     await page.getByText('Aún no disponible').waitFor()

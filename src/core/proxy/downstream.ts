@@ -308,8 +308,7 @@ export class Downstream {
       this.maybeStart(nowMs)
       return 'subscribe'
     }
-    const sameEn1 =
-      before !== undefined && before.extranonce1.equals(a.extranonce1) && before.extranonce2Size === a.extranonce2Size
+    const sameEn1 = before?.extranonce1.equals(a.extranonce1) && before.extranonce2Size === a.extranonce2Size
     // Work sent for the previous extranonce can no longer be submitted.
     this.sent.clear()
     let how: 'set_extranonce' | 'none' | 'reconnect' = 'none'

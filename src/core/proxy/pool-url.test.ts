@@ -88,6 +88,6 @@ describe('parsePoolUrl', () => {
         expect(r.error.message, input).toMatch(message)
       }
     }
-    expect(code('x'.repeat(64) + '.com:1')).toBe('POOL_URL_BAD_HOST')
+    expect(code(`${'x'.repeat(64)}.com:1`)).toBe('POOL_URL_BAD_HOST')
   })
 })

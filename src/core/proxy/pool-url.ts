@@ -50,6 +50,7 @@ const LABEL = /^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$/
 export function parsePoolUrl(input: string, opts: { tls?: boolean } = {}): PoolUrlResult {
   const text = input.trim()
   if (text === '') return fail('POOL_URL_EMPTY', 'Enter the pool address as host:port (e.g. pool.example.com:3333)')
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
   if (/[\s,;"'<>\\]/.test(text) || /[\u0000-\u001f\u007f]/.test(text)) {
     return fail(
       'POOL_URL_BAD_CHARACTERS',

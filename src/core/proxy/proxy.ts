@@ -836,7 +836,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       s.plan.prefixBytes === plan.value.prefixBytes &&
       s.plan.downstreamEn2Size === plan.value.downstreamEn2Size &&
       s.plan.capacity === plan.value.capacity
-    const sameEn1 = s.extranonce1 !== undefined && s.extranonce1.equals(en1)
+    const sameEn1 = s.extranonce1?.equals(en1)
     s.generation++
     s.current = undefined
     s.forceClean = true
@@ -1040,7 +1040,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     const currentUp = current !== undefined && current.health === 'up' && goal.pools.includes(current.cfg.id)
     for (const id of goal.pools) {
       const p = this.pools.get(id)
-      if (!p || p.health !== 'up') continue
+      if (p?.health !== 'up') continue
       if (p === current) return p
       // A recovered higher pool must prove itself before miners leave a working one.
       if (currentUp && (p.upSinceMs ?? now) + this.failover.returnToPrimaryAfterMs > now) continue

@@ -49,10 +49,22 @@ function client(port: number, extra: Partial<ConstructorParameters<typeof Upstre
     wake = []
     for (const f of w) f()
   }
-  c.on('ready', (r) => (readies.push(r), poke()))
-  c.on('down', (d) => (downs.push(d), poke()))
-  c.on('job', (j) => (jobs.push(j), poke()))
-  c.on('difficulty', (d) => (diffs.push(d), poke()))
+  c.on('ready', (r) => {
+    readies.push(r)
+    poke()
+  })
+  c.on('down', (d) => {
+    downs.push(d)
+    poke()
+  })
+  c.on('job', (j) => {
+    jobs.push(j)
+    poke()
+  })
+  c.on('difficulty', (d) => {
+    diffs.push(d)
+    poke()
+  })
   c.on('extranonce', () => poke())
   const until = async (pred: () => boolean): Promise<void> => {
     while (!pred()) await new Promise<void>((r) => wake.push(r))

@@ -12,7 +12,7 @@
 import net from 'node:net'
 import tls from 'node:tls'
 import type { Logger } from '../logger'
-import { type DecodedItem, LineDecoder, type RpcId } from '../stratum/codec'
+import { type DecodedItem, LineDecoder } from '../stratum/codec'
 import { encodeError, encodeResult, hex32 } from '../stratum/messages'
 import { Emitter } from './emitter'
 import type { PoolEndpoint } from './pool-url'
@@ -291,7 +291,7 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
   /** Sends a share. Never rejects: a share that cannot be delivered resolves with `lost: true`. */
   submit(s: SubmitRequest): Promise<SubmitOutcome> {
     const c = this.conn
-    if (!c || !c.ready || c.dead) {
+    if (!c?.ready || c.dead) {
       return Promise.resolve({ accepted: false, kind: 'other', message: 'upstream not connected', lost: true })
     }
     const params: unknown[] = [s.worker, s.jobId, s.extranonce2Hex, hex32(s.ntime), hex32(s.nonce)]
@@ -431,7 +431,7 @@ export class UpstreamClient extends Emitter<UpstreamEvents> {
       return
     }
     conn.subscribed = true
-    const resumed = this.lastEn1 !== undefined && this.lastEn1.equals(r.value.extranonce1)
+    const resumed = this.lastEn1?.equals(r.value.extranonce1) === true
     this.extranonce1 = r.value.extranonce1
     this.extranonce2Size = r.value.extranonce2Size
     this.lastEn1 = r.value.extranonce1

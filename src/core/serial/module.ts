@@ -94,7 +94,7 @@ export function createSerialModule(opts: SerialModuleOptions = {}): CoreModuleDe
           ? {
               onDeviceOnline: (d: SerialDeviceOnline) => {
                 opts.onDeviceOnline?.(d)
-                sim?.deviceOnline()
+                sim?.deviceOnline(d.path)
               },
             }
           : {}),
@@ -163,7 +163,10 @@ async function simulatedBoards(logger: Logger) {
   return {
     open: bench.opener,
     list: bench.lister,
-    deviceOnline: plugNext,
+    /** The technician plugs the next board in once the newest one is on the network. */
+    deviceOnline: (path: string) => {
+      if (path === `/dev/ttyACM${plugged - 1}`) plugNext()
+    },
     stop: () => bench.reset(),
   }
 }

@@ -24,7 +24,9 @@ export interface HttpReceiver {
   close(): Promise<void>
 }
 
-export async function startHttpReceiver(respond: (req: ReceivedRequest) => HttpReply = () => ({})): Promise<HttpReceiver> {
+export async function startHttpReceiver(
+  respond: (req: ReceivedRequest) => HttpReply = () => ({}),
+): Promise<HttpReceiver> {
   const requests: ReceivedRequest[] = []
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []

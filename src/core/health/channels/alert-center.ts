@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import type { Database } from '../../store/sqlite'
 import type { Clock } from '../clock'
 import type { AlertData, AlertEvent, AlertSubject, OpenIncident, RuleType, Severity } from '../rules/types'
@@ -91,7 +91,9 @@ export class AlertCenter {
     } else {
       const note = e.phase === 'closed' ? e.message : `${e.title}. ${e.message}`.trim()
       this.#db
-        .prepare('UPDATE health_alerts SET recovered_at_ms = ?, recovery_message = ? WHERE id = ? AND recovered_at_ms IS NULL')
+        .prepare(
+          'UPDATE health_alerts SET recovered_at_ms = ?, recovery_message = ? WHERE id = ? AND recovered_at_ms IS NULL',
+        )
         .run(e.tsMs, note, e.incidentId)
     }
     const rec = this.get(e.incidentId)
@@ -130,7 +132,8 @@ export class AlertCenter {
 
   /** Acknowledges everything; returns how many records changed. */
   acknowledgeAll(): number {
-    return this.#db.prepare('UPDATE health_alerts SET acked_at_ms = ? WHERE acked_at_ms IS NULL').run(this.#now()).changes
+    return this.#db.prepare('UPDATE health_alerts SET acked_at_ms = ? WHERE acked_at_ms IS NULL').run(this.#now())
+      .changes
   }
 
   counts(): { open: number; unacknowledged: number } {

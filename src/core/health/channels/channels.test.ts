@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { type HttpReceiver, type HttpReply, type ReceivedRequest, startHttpReceiver } from '../../../../test/support/receivers/http-receiver'
+import {
+  type HttpReceiver,
+  type HttpReply,
+  type ReceivedRequest,
+  startHttpReceiver,
+} from '../../../../test/support/receivers/http-receiver'
 import { tempDir } from '../../../../test/support/temp-dir'
 import { memoryLogger } from '../../logger'
+import { fileCipher, SecretStore } from '../../secrets/secret-store'
 import { MIGRATIONS, migrate } from '../../store/migrations'
 import { openDatabase } from '../../store/sqlite'
 import { HistoryStore } from '../history/history-store'
@@ -9,7 +15,6 @@ import { HEALTH_MIGRATIONS } from '../migrations'
 import { AlertEngine } from '../rules/engine'
 import { every, replay, testClock } from '../rules/testing/replay'
 import type { AlertEvent } from '../rules/types'
-import { fileCipher, SecretStore } from '../../secrets/secret-store'
 import { AlertCenter } from './alert-center'
 import { ChannelRepo, channelSecretRef, createChannel, parseChannelConfig } from './config'
 import { createDiscordChannel } from './discord'
@@ -17,7 +22,13 @@ import { AlertDispatcher } from './dispatcher'
 import { buildDailySummary, nextDailyRunMs, summaryFromHistory } from './summary'
 import { createTelegramChannel } from './telegram'
 import { type AlertChannel, messageFromEvent } from './types'
-import { createWebhookChannel, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature, type WebhookPayload } from './webhook'
+import {
+  createWebhookChannel,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+  type WebhookPayload,
+} from './webhook'
 
 const T = Date.UTC(2025, 2, 1, 12, 0, 0)
 const MIN = 60_000
@@ -67,15 +78,21 @@ function must<T>(r: { ok: true; value: T } | { ok: false; error: { message: stri
 describe('webhook channel', () => {
   it('POSTs the alert as JSON with an HMAC-SHA256 signature of the exact body and a timestamp', async () => {
     const rx = await receiver()
-    const ch = must(createWebhookChannel({ id: 'hook', url: `${rx.url}/hooks/hashyard`, secret: 'shh-123', now: () => T + 5 }))
+    const ch = must(
+      createWebhookChannel({ id: 'hook', url: `${rx.url}/hooks/hashyard`, secret: 'shh-123', now: () => T + 5 }),
+    )
     expect(await ch.send(messageFromEvent(offline))).toEqual({ ok: true, value: undefined })
     const req = rx.requests[0]!
     expect(req.method).toBe('POST')
     expect(req.path).toBe('/hooks/hashyard')
     expect(req.headers['content-type']).toBe('application/json')
-    expect(verifyWebhookSignature('shh-123', req.body, req.headers[SIGNATURE_HEADER.toLowerCase()] as string)).toBe(true)
+    expect(verifyWebhookSignature('shh-123', req.body, req.headers[SIGNATURE_HEADER.toLowerCase()] as string)).toBe(
+      true,
+    )
     expect(verifyWebhookSignature('other', req.body, req.headers[SIGNATURE_HEADER.toLowerCase()] as string)).toBe(false)
-    expect(verifyWebhookSignature('shh-123', `${req.body} `, req.headers[SIGNATURE_HEADER.toLowerCase()] as string)).toBe(false)
+    expect(
+      verifyWebhookSignature('shh-123', `${req.body} `, req.headers[SIGNATURE_HEADER.toLowerCase()] as string),
+    ).toBe(false)
     expect(req.headers[SIGNATURE_HEADER.toLowerCase()]).toMatch(/^sha256=[0-9a-f]{64}$/)
     expect(req.headers[TIMESTAMP_HEADER.toLowerCase()]).toBe(String(T + 5))
     const body = JSON.parse(req.body) as WebhookPayload
@@ -97,7 +114,10 @@ describe('webhook channel', () => {
     expect(JSON.parse(rx.requests[0]!.body)).toMatchObject({ type: 'test', title: 'Hashyard test message' })
     expect(rx.requests[0]!.headers[SIGNATURE_HEADER.toLowerCase()]).toBeUndefined() // no secret, no signature
     const bad = must(createWebhookChannel({ id: 'h', url: `${rx.url}/broken`, now: () => T }))
-    expect(await bad.sendTest()).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE', message: 'webhook answered HTTP 500: oops' } })
+    expect(await bad.sendTest()).toMatchObject({
+      ok: false,
+      error: { code: 'UNAVAILABLE', message: 'webhook answered HTTP 500: oops' },
+    })
     expect(createWebhookChannel({ id: 'h', url: 'file:///etc/passwd', now: () => T }).ok).toBe(false)
   })
 })
@@ -105,7 +125,9 @@ describe('webhook channel', () => {
 describe('Telegram channel', () => {
   it('calls sendMessage under bot<token> with the chat id and plain text', async () => {
     const rx = await receiver(() => ({ body: '{"ok":true,"result":{"message_id":1}}' }))
-    const ch = must(createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '-1001234567890', apiBase: rx.url, now: () => T }))
+    const ch = must(
+      createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '-1001234567890', apiBase: rx.url, now: () => T }),
+    )
     expect(await ch.send(messageFromEvent(offline))).toEqual({ ok: true, value: undefined })
     const req = rx.requests[0]!
     expect(req.method).toBe('POST')
@@ -119,11 +141,19 @@ describe('Telegram channel', () => {
   })
 
   it("reports Telegram's own description on failure, without the token", async () => {
-    const rx = await receiver(() => ({ status: 401, body: '{"ok":false,"error_code":401,"description":"Unauthorized"}' }))
+    const rx = await receiver(() => ({
+      status: 401,
+      body: '{"ok":false,"error_code":401,"description":"Unauthorized"}',
+    }))
     const ch = must(createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '42', apiBase: rx.url, now: () => T }))
     const r = await ch.sendTest()
-    expect(r).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED', message: 'Telegram refused the message: Unauthorized' } })
-    const dead = must(createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '42', apiBase: 'http://127.0.0.1:1', now: () => T }))
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'UNAUTHORIZED', message: 'Telegram refused the message: Unauthorized' },
+    })
+    const dead = must(
+      createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '42', apiBase: 'http://127.0.0.1:1', now: () => T }),
+    )
     const r2 = await dead.sendTest()
     expect(r2.ok).toBe(false)
     expect(JSON.stringify(r2)).not.toContain(TOKEN.split(':')[1])
@@ -134,7 +164,9 @@ describe('Telegram channel', () => {
 describe('Discord channel', () => {
   it('posts content plus an embed and never lets a device name ping anyone', async () => {
     const rx = await receiver(() => ({ status: 204 }))
-    const ch = must(createDiscordChannel({ id: 'dc', webhookUrl: `${rx.url}/api/webhooks/1/secret-token`, now: () => T }))
+    const ch = must(
+      createDiscordChannel({ id: 'dc', webhookUrl: `${rx.url}/api/webhooks/1/secret-token`, now: () => T }),
+    )
     expect(await ch.send(messageFromEvent(offline))).toEqual({ ok: true, value: undefined })
     const req = rx.requests[0]!
     expect(req.path).toBe('/api/webhooks/1/secret-token')
@@ -155,7 +187,10 @@ describe('Discord channel', () => {
   })
 
   it('explains a rate-limited answer', async () => {
-    const rx = await receiver(() => ({ status: 429, body: '{"message":"You are being rate limited.","retry_after":1.5}' }))
+    const rx = await receiver(() => ({
+      status: 429,
+      body: '{"message":"You are being rate limited.","retry_after":1.5}',
+    }))
     const ch = must(createDiscordChannel({ id: 'dc', webhookUrl: `${rx.url}/api/webhooks/1/x`, now: () => T }))
     expect(await ch.sendTest()).toMatchObject({
       ok: false,
@@ -172,8 +207,18 @@ describe('alert centre and dispatcher', () => {
     center.onChange((r) => seen.push(`${r.id}:${r.recoveredAtMs === null ? 'open' : 'done'}`))
     center.record(offline)
     center.record({ ...offline, incidentId: 'inc-2', subject: { kind: 'device', id: 'CC', name: 'rig-2' } })
-    center.record({ ...offline, incidentId: 'inc-1', phase: 'recovered', tsMs: T + 7 * MIN, title: 'rig-1 is back online', message: 'Answers again.' })
-    expect(center.get('inc-1')).toMatchObject({ recoveredAtMs: T + 7 * MIN, recoveryMessage: 'rig-1 is back online. Answers again.' })
+    center.record({
+      ...offline,
+      incidentId: 'inc-1',
+      phase: 'recovered',
+      tsMs: T + 7 * MIN,
+      title: 'rig-1 is back online',
+      message: 'Answers again.',
+    })
+    expect(center.get('inc-1')).toMatchObject({
+      recoveredAtMs: T + 7 * MIN,
+      recoveryMessage: 'rig-1 is back online. Answers again.',
+    })
     expect(center.openIncidents()).toEqual([
       { incidentId: 'inc-2', ruleId: 'default-device-offline', subject: { kind: 'device', id: 'CC' }, firedAtMs: T },
     ])
@@ -201,7 +246,12 @@ describe('alert centre and dispatcher', () => {
       logger: log,
       perChannelLimit: { max: 2, windowMs: 60 * MIN },
     })
-    const ev = (i: number, extra: Partial<AlertEvent> = {}): AlertEvent => ({ ...offline, incidentId: `i${i}`, channels: ['hook'], ...extra })
+    const ev = (i: number, extra: Partial<AlertEvent> = {}): AlertEvent => ({
+      ...offline,
+      incidentId: `i${i}`,
+      channels: ['hook'],
+      ...extra,
+    })
     const out = await d.dispatch([ev(1), ev(2), ev(3), ev(4), ev(5, { suppressed: true }), ev(6, { phase: 'closed' })])
     expect(out.map((x) => [x.ref, x.ok, x.heldBack ?? false])).toEqual([
       ['i1', true, false],
@@ -211,7 +261,9 @@ describe('alert centre and dispatcher', () => {
     ])
     expect(rx.requests.map((r) => r.path)).toEqual(['/a', '/a'])
     expect(center.list().map((r) => r.id)).toEqual(['i5', 'i4', 'i3', 'i2', 'i1']) // held back and suppressed ones too
-    expect(log.records.filter((r) => r.msg === 'alert channel over its rate limit: holding messages back')).toHaveLength(1)
+    expect(
+      log.records.filter((r) => r.msg === 'alert channel over its rate limit: holding messages back'),
+    ).toHaveLength(1)
     // A found block is never held back; the next message carries the count.
     clock.set(T + 61 * MIN)
     await d.dispatch([ev(7, { ruleType: 'block-found', phase: 'event', channels: null })])
@@ -223,8 +275,12 @@ describe('alert centre and dispatcher', () => {
   it('logs a failed delivery without secrets', async () => {
     const log = memoryLogger()
     const center = new AlertCenter(db(), () => T)
-    const tg = must(createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '1', apiBase: 'http://127.0.0.1:1', now: () => T }))
-    const out = await new AlertDispatcher({ center, channels: () => [tg], now: () => T, logger: log }).dispatch([offline])
+    const tg = must(
+      createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '1', apiBase: 'http://127.0.0.1:1', now: () => T }),
+    )
+    const out = await new AlertDispatcher({ center, channels: () => [tg], now: () => T, logger: log }).dispatch([
+      offline,
+    ])
     expect(out[0]).toMatchObject({ channelId: 'tg', ok: false, error: { code: 'UNAVAILABLE' } })
     const line = log.records.find((r) => r.msg === 'alert delivery failed')
     expect(line?.fields).toMatchObject({ channel: 'tg', kind: 'telegram' })
@@ -243,11 +299,24 @@ describe('alert centre and dispatcher', () => {
     const clock = testClock(T)
     const engine = new AlertEngine({
       now: clock.now,
-      rules: [{ id: 'off', type: 'device-offline', forMs: 5 * MIN, enabled: true, scope: { kind: 'farm' }, severity: 'warning' }],
+      rules: [
+        {
+          id: 'off',
+          type: 'device-offline',
+          forMs: 5 * MIN,
+          enabled: true,
+          scope: { kind: 'farm' },
+          severity: 'warning',
+        },
+      ],
     })
-    const events = replay(engine, clock, every(15_000, T, T + 10 * MIN, (t) => [
-      { kind: 'device', tsMs: t, deviceId: 'rig-9', name: 'rig-9', reachable: t < T + 2 * MIN },
-    ]))
+    const events = replay(
+      engine,
+      clock,
+      every(15_000, T, T + 10 * MIN, (t) => [
+        { kind: 'device', tsMs: t, deviceId: 'rig-9', name: 'rig-9', reachable: t < T + 2 * MIN },
+      ]),
+    )
     const tg = must(createTelegramChannel({ id: 'tg', botToken: TOKEN, chatId: '7', apiBase: rx.url, now: clock.now }))
     const center = new AlertCenter(db(), clock.now)
     await new AlertDispatcher({ center, channels: () => [tg], now: clock.now, logger: memoryLogger() }).dispatch(events)
@@ -264,9 +333,17 @@ describe('daily summary', () => {
     const h = must(HistoryStore.open({ db: d, now: () => now, logger: memoryLogger() }))
     cleanups.push(() => h.close())
     for (let t = T; t < now; t += 15 * MIN) {
-      for (const [id, hr] of [['a', 1.0], ['b', 1.2]] as const) {
+      for (const [id, hr] of [
+        ['a', 1.0],
+        ['b', 1.2],
+      ] as const) {
         h.record({ entity: { kind: 'device', id }, metric: 'hashrate_reported_ths', value: hr, tsMs: t })
-        h.record({ entity: { kind: 'device', id }, metric: 'reachable', value: id === 'b' && t >= T + 18 * 60 * MIN ? 0 : 1, tsMs: t })
+        h.record({
+          entity: { kind: 'device', id },
+          metric: 'reachable',
+          value: id === 'b' && t >= T + 18 * 60 * MIN ? 0 : 1,
+          tsMs: t,
+        })
         h.record({ entity: { kind: 'device', id }, metric: 'shares_accepted', value: 100, tsMs: t })
         h.record({ entity: { kind: 'device', id }, metric: 'shares_rejected:duplicate', value: 1, tsMs: t })
         h.record({ entity: { kind: 'device', id }, metric: 'shares_stale', value: 2, tsMs: t })
@@ -316,11 +393,29 @@ describe('channel settings and secrets', () => {
     const rx = await receiver()
     const saved = repo.save({ id: 'hook', name: 'Home Assistant', kind: 'webhook', enabled: true, url: `${rx.url}/ha` })
     expect(saved.ok).toBe(true)
-    expect(repo.save({ id: 'x', name: 'bad', kind: 'email', enabled: true, host: 'h', port: 0, security: 'none', from: 'a@b.c', to: [] }))
-      .toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } })
+    expect(
+      repo.save({
+        id: 'x',
+        name: 'bad',
+        kind: 'email',
+        enabled: true,
+        host: 'h',
+        port: 0,
+        security: 'none',
+        from: 'a@b.c',
+        to: [],
+      }),
+    ).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } })
     await secrets.put(channelSecretRef('hook', 'secret'), 'from-the-store')
     const [config] = repo.list()
-    expect(config).toEqual({ id: 'hook', name: 'Home Assistant', kind: 'webhook', enabled: true, dailySummary: false, url: `${rx.url}/ha` })
+    expect(config).toEqual({
+      id: 'hook',
+      name: 'Home Assistant',
+      kind: 'webhook',
+      enabled: true,
+      dailySummary: false,
+      url: `${rx.url}/ha`,
+    })
     expect(JSON.stringify(config)).not.toContain('from-the-store')
     const ch = must(await createChannel(config!, secrets, () => T))
     expect((await ch.sendTest()).ok).toBe(true)
@@ -328,7 +423,10 @@ describe('channel settings and secrets', () => {
     expect(verifyWebhookSignature('from-the-store', req.body, req.headers['x-hashyard-signature'] as string)).toBe(true)
 
     const tg = must(parseChannelConfig({ id: 'tg', name: 'Phone', kind: 'telegram', enabled: true, chatId: '42' }))
-    expect(await createChannel(tg, secrets, () => T)).toMatchObject({ ok: false, error: { message: 'Phone: the botToken is not set' } })
+    expect(await createChannel(tg, secrets, () => T)).toMatchObject({
+      ok: false,
+      error: { message: 'Phone: the botToken is not set' },
+    })
     expect(repo.delete('hook')).toBe(true)
     expect(repo.list()).toEqual([])
   })

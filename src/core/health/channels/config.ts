@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import type { Database } from '../../store/sqlite'
 import type { Clock } from '../clock'
 import { createDiscordChannel } from './discord'
@@ -65,7 +65,11 @@ export interface SecretSource {
 }
 
 /** Builds a live channel from its settings and its secrets. A missing required secret is an error value. */
-export async function createChannel(config: ChannelConfig, secrets: SecretSource, now: Clock): Promise<Result<AlertChannel, AppError>> {
+export async function createChannel(
+  config: ChannelConfig,
+  secrets: SecretSource,
+  now: Clock,
+): Promise<Result<AlertChannel, AppError>> {
   const need = async (name: ChannelSecretName): Promise<Result<string, AppError>> => {
     const v = await secrets.get(channelSecretRef(config.id, name))
     return v ? ok(v) : err(appError('INVALID_PARAMS', `${config.name}: the ${name} is not set`))
@@ -78,7 +82,13 @@ export async function createChannel(config: ChannelConfig, secrets: SecretSource
     case 'telegram': {
       const token = await need('botToken')
       if (!token.ok) return token
-      return createTelegramChannel({ id: config.id, botToken: token.value, chatId: config.chatId, apiBase: config.apiBase, now })
+      return createTelegramChannel({
+        id: config.id,
+        botToken: token.value,
+        chatId: config.chatId,
+        apiBase: config.apiBase,
+        now,
+      })
     }
     case 'discord': {
       const url = await need('webhookUrl')
@@ -113,7 +123,9 @@ export class ChannelRepo {
   ) {}
 
   list(): ChannelConfig[] {
-    const rows = this.db.prepare('SELECT config_json FROM health_channels ORDER BY rowid').all() as Array<{ config_json: string }>
+    const rows = this.db.prepare('SELECT config_json FROM health_channels ORDER BY rowid').all() as Array<{
+      config_json: string
+    }>
     const out: ChannelConfig[] = []
     for (const r of rows) {
       let parsed: unknown

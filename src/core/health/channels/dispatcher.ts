@@ -79,14 +79,22 @@ export class AlertDispatcher {
       const held = this.#heldBack.get(ch.id) ?? 0
       const out =
         held > 0
-          ? { ...msg, text: `${msg.text}\n\n(${held} earlier alert${held === 1 ? ' was' : 's were'} held back by the rate limit: see Hashyard's alert centre.)` }
+          ? {
+              ...msg,
+              text: `${msg.text}\n\n(${held} earlier alert${held === 1 ? ' was' : 's were'} held back by the rate limit: see Hashyard's alert centre.)`,
+            }
           : msg
       const r = await ch.send(out)
       if (r.ok) {
         this.#heldBack.delete(ch.id)
         return { channelId: ch.id, ref, ok: true }
       }
-      this.#o.logger.warn('alert delivery failed', { channel: ch.id, kind: ch.kind, code: r.error.code, error: r.error.message })
+      this.#o.logger.warn('alert delivery failed', {
+        channel: ch.id,
+        kind: ch.kind,
+        code: r.error.code,
+        error: r.error.message,
+      })
       return { channelId: ch.id, ref, ok: false, error: r.error }
     }
     const prev = this.#queues.get(ch.id) ?? Promise.resolve()

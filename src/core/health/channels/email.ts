@@ -1,4 +1,4 @@
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import type { Clock } from '../clock'
 import { isMailAddress } from './smtp/message'
 import { type SmtpOptions, sendMail } from './smtp/smtp-client'
@@ -14,7 +14,8 @@ export interface EmailOptions {
 
 /** E-mail through the owner's SMTP server; the subject is the alert title, the body plain text. */
 export function createEmailChannel(opts: EmailOptions): Result<AlertChannel, AppError> {
-  if (!isMailAddress(opts.from)) return err(appError('INVALID_PARAMS', 'e-mail: the From address is not a plain name@domain'))
+  if (!isMailAddress(opts.from))
+    return err(appError('INVALID_PARAMS', 'e-mail: the From address is not a plain name@domain'))
   if (opts.to.length === 0 || opts.to.length > 20 || !opts.to.every(isMailAddress)) {
     return err(appError('INVALID_PARAMS', 'e-mail: 1 to 20 recipients, each a plain name@domain'))
   }

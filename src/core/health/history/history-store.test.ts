@@ -124,7 +124,7 @@ describe('history: downsampling', () => {
       // Float addition order differs, so sums of decimals agree to rounding; the rest is exact.
       const exact = (pts: typeof qa.value.points) => pts.map((p) => [p.tsMs, p.count, p.min, p.max, p.last])
       expect(exact(qb.value.points)).toEqual(exact(qa.value.points))
-      qb.value.points.forEach((p, i) => expect(p.sum).toBeCloseTo(qa.value.points[i]!.sum, 9))
+      for (const [i, p] of qb.value.points.entries()) expect(p.sum).toBeCloseTo(qa.value.points[i]!.sum, 9)
     }
   })
 
@@ -229,7 +229,7 @@ describe('history: tiers, retention and the size cap', () => {
   it('trims the oldest finest-tier data first to stay under the size cap, logs it, and survives a restart', () => {
     const c = clock(T0 + 20 * HOUR)
     const { db, dir } = openDb()
-    const { h, log } = open(db, c.now, { maxStoreBytes: null })
+    const { h } = open(db, c.now, { maxStoreBytes: null })
     const devices = Array.from({ length: 20 }, (_, i): EntityRef => ({ kind: 'device', id: `dev-${i}` }))
     const samples = recorded(20 * 360, 10_000, T0) // 20 h at 10 s
     for (const d of devices) {

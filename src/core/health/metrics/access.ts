@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 
 export interface MetricsAccessConfig {
   /** `/metrics` is opt-in. */
@@ -9,7 +9,8 @@ export interface MetricsAccessConfig {
 }
 
 const isLoopback = (addr: string | undefined) =>
-  addr !== undefined && (/^127\.\d+\.\d+\.\d+$/.test(addr) || addr === '::1' || /^::ffff:127\.\d+\.\d+\.\d+$/.test(addr))
+  addr !== undefined &&
+  (/^127\.\d+\.\d+\.\d+$/.test(addr) || addr === '::1' || /^::ffff:127\.\d+\.\d+\.\d+$/.test(addr))
 
 /**
  * Who may scrape `/metrics` (issue 7 §5): nobody when disabled; loopback always; anyone else only
@@ -26,6 +27,7 @@ export function authorizeMetricsRequest(
   const m = /^Bearer (.+)$/.exec(req.authorization ?? '')
   const got = Buffer.from(m?.[1] ?? '')
   const want = Buffer.from(cfg.token)
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return err(appError('UNAUTHORIZED', 'missing or wrong metrics token'))
+  if (got.length !== want.length || !timingSafeEqual(got, want))
+    return err(appError('UNAUTHORIZED', 'missing or wrong metrics token'))
   return ok(undefined)
 }

@@ -1,4 +1,4 @@
-import { appError, err, ok, type AppError, type Result } from '../../../shared/errors'
+import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 
 /**
  * Prometheus text exposition format 0.0.4: for each family a `# HELP` and a `# TYPE` line, then
@@ -44,7 +44,8 @@ export function renderExposition(families: readonly MetricFamily[]): Result<stri
   for (const f of families) {
     if (!METRIC_NAME.test(f.name)) return err(appError('INTERNAL', `invalid metric name "${f.name}"`))
     const prev = merged.get(f.name)
-    if (prev && prev.type !== f.type) return err(appError('INTERNAL', `metric ${f.name} given as ${prev.type} and ${f.type}`))
+    if (prev && prev.type !== f.type)
+      return err(appError('INTERNAL', `metric ${f.name} given as ${prev.type} and ${f.type}`))
     if (prev) prev.samples.push(...f.samples)
     else merged.set(f.name, { ...f, samples: [...f.samples] })
   }
@@ -55,7 +56,8 @@ export function renderExposition(families: readonly MetricFamily[]): Result<stri
     for (const s of f.samples) {
       const entries = Object.entries(s.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       for (const [k] of entries) {
-        if (!LABEL_NAME.test(k) || k.startsWith('__')) return err(appError('INTERNAL', `invalid label name "${k}" on ${f.name}`))
+        if (!LABEL_NAME.test(k) || k.startsWith('__'))
+          return err(appError('INTERNAL', `invalid label name "${k}" on ${f.name}`))
       }
       const labels = entries.length ? `{${entries.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}` : ''
       if (seen.has(labels)) continue

@@ -121,8 +121,21 @@ describe('/metrics exposition', () => {
   it('merges families given twice, keeps one line per series, formats special values, refuses bad names', () => {
     const r = renderExposition([
       { name: 'x_total', help: 'first\nline \\ two', type: 'counter', samples: [{ labels: { a: '1' }, value: 1 }] },
-      { name: 'x_total', help: 'ignored', type: 'counter', samples: [{ labels: { a: '1' }, value: 9 }, { labels: { a: '2' }, value: Number.POSITIVE_INFINITY }] },
-      { name: 'y', help: 'y', type: 'gauge', samples: [{ value: Number.NaN }, { labels: { b: 'z' }, value: Number.NEGATIVE_INFINITY }] },
+      {
+        name: 'x_total',
+        help: 'ignored',
+        type: 'counter',
+        samples: [
+          { labels: { a: '1' }, value: 9 },
+          { labels: { a: '2' }, value: Number.POSITIVE_INFINITY },
+        ],
+      },
+      {
+        name: 'y',
+        help: 'y',
+        type: 'gauge',
+        samples: [{ value: Number.NaN }, { labels: { b: 'z' }, value: Number.NEGATIVE_INFINITY }],
+      },
     ])
     expect(r).toEqual({
       ok: true,
@@ -140,7 +153,10 @@ describe('/metrics exposition', () => {
     })
     if (r.ok) expect(parsePrometheusText(r.value).get('x_total')?.help).toBe('first\nline \\ two')
     expect(renderExposition([{ name: '1bad', help: '', type: 'gauge', samples: [] }]).ok).toBe(false)
-    expect(renderExposition([{ name: 'ok', help: '', type: 'gauge', samples: [{ labels: { 'bad-label': 'x' }, value: 1 }] }]).ok).toBe(false)
+    expect(
+      renderExposition([{ name: 'ok', help: '', type: 'gauge', samples: [{ labels: { 'bad-label': 'x' }, value: 1 }] }])
+        .ok,
+    ).toBe(false)
     expect(
       renderExposition([
         { name: 'm', help: '', type: 'gauge', samples: [] },
@@ -175,7 +191,9 @@ describe('/metrics exposition', () => {
 describe('/metrics access', () => {
   const cfg = { enabled: true, token: 's3cret-token' }
   it('is off unless enabled, open on loopback, and needs the bearer token from anywhere else', () => {
-    expect(authorizeMetricsRequest({ remoteAddress: '127.0.0.1', authorization: undefined }, { enabled: false })).toMatchObject({
+    expect(
+      authorizeMetricsRequest({ remoteAddress: '127.0.0.1', authorization: undefined }, { enabled: false }),
+    ).toMatchObject({
       ok: false,
       error: { code: 'NOT_FOUND' },
     })
@@ -184,11 +202,17 @@ describe('/metrics access', () => {
     }
     const lan = '192.0.2.10'
     expect(authorizeMetricsRequest({ remoteAddress: lan, authorization: 'Bearer s3cret-token' }, cfg).ok).toBe(true)
-    expect(authorizeMetricsRequest({ remoteAddress: lan, authorization: 'Bearer wrong' }, cfg)).toMatchObject({ error: { code: 'UNAUTHORIZED' } })
-    expect(authorizeMetricsRequest({ remoteAddress: lan, authorization: undefined }, cfg)).toMatchObject({ error: { code: 'UNAUTHORIZED' } })
-    expect(authorizeMetricsRequest({ remoteAddress: lan, authorization: 'Bearer x' }, { enabled: true })).toMatchObject({
-      error: { code: 'FORBIDDEN' },
+    expect(authorizeMetricsRequest({ remoteAddress: lan, authorization: 'Bearer wrong' }, cfg)).toMatchObject({
+      error: { code: 'UNAUTHORIZED' },
     })
+    expect(authorizeMetricsRequest({ remoteAddress: lan, authorization: undefined }, cfg)).toMatchObject({
+      error: { code: 'UNAUTHORIZED' },
+    })
+    expect(authorizeMetricsRequest({ remoteAddress: lan, authorization: 'Bearer x' }, { enabled: true })).toMatchObject(
+      {
+        error: { code: 'FORBIDDEN' },
+      },
+    )
   })
 })
 
@@ -201,7 +225,10 @@ describe('Grafana dashboard', () => {
 
   it('queries only metrics Hashyard exports', () => {
     const exported = new Set(farmMetrics(snapshot).map((f) => f.name))
-    const exprs = [...dash.panels.flatMap((p) => p.targets.map((t) => t.expr)), ...dash.templating.list.map((v) => v.definition)]
+    const exprs = [
+      ...dash.panels.flatMap((p) => p.targets.map((t) => t.expr)),
+      ...dash.templating.list.map((v) => v.definition),
+    ]
     const used = new Set(exprs.flatMap((e) => e.match(/hashyard_[a-z_]+/g) ?? []))
     expect(used.size).toBeGreaterThan(15)
     for (const name of used) expect(exported.has(name), name).toBe(true)

@@ -316,8 +316,9 @@ export class TestUpstreamPool {
     }
   }
 
-  private submit(c: PoolConn, id: RpcId, params: unknown[]): void {
-    const reject = (code: number, message: string, s?: ReturnType<typeof parseSubmit>): void => {
+  /** Returns whether the share was accepted. */
+  private submit(c: PoolConn, id: RpcId, params: unknown[]): boolean {
+    const reject = (code: number, message: string, s?: ReturnType<typeof parseSubmit>): false => {
       const v = s?.ok ? s.value : undefined
       this.rejects.push({
         connId: c.id,
@@ -332,6 +333,7 @@ export class TestUpstreamPool {
         message,
       })
       this.write(c, encodeError(id, code, message))
+      return false
     }
     const parsed = parseSubmit(params)
     if (!parsed.ok) return reject(20, parsed.message)
@@ -375,5 +377,6 @@ export class TestUpstreamPool {
       difficulty: diff,
     })
     this.write(c, encodeTrue(id))
+    return true
   }
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { isIP } from 'node:net'
-import net from 'node:net'
+import net, { isIP } from 'node:net'
 import tls from 'node:tls'
-import { appError, err, ok, type AppError, type ErrorCode, type Result } from '../../../../shared/errors'
+import { type AppError, appError, type ErrorCode, err, ok, type Result } from '../../../../shared/errors'
 import { sanitizeForLog } from '../../../devices/untrusted-text'
 import { buildMessage, dotStuff, isMailAddress, type MailMessage } from './message'
 import { ehloExtensions, replyText, type SmtpReply, SmtpReplyParser } from './reply-parser'
@@ -189,10 +188,15 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
   if (mail.to.length === 0 || !mail.to.every(isMailAddress)) {
     return fail('INVALID_PARAMS', 'rcpt', 'every recipient must be a plain name@domain')
   }
-  if (opts.username !== undefined && opts.password === undefined) return fail('INVALID_PARAMS', 'auth', 'a username needs a password')
+  if (opts.username !== undefined && opts.password === undefined)
+    return fail('INVALID_PARAMS', 'auth', 'a username needs a password')
   if (opts.username !== undefined && opts.security === 'none' && !isLoopback(opts.host) && !opts.allowPlaintextAuth) {
     // Checked before connecting, so the password never travels in the clear by mistake.
-    return fail('FORBIDDEN', 'auth', 'refusing to send the password over an unencrypted connection: use TLS or STARTTLS')
+    return fail(
+      'FORBIDDEN',
+      'auth',
+      'refusing to send the password over an unencrypted connection: use TLS or STARTTLS',
+    )
   }
   const timeoutMs = opts.timeoutMs ?? 15_000
   const sock = await connect(opts, timeoutMs)
@@ -238,7 +242,12 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
       const methods = ext.get('AUTH') ?? []
       const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64')
       if (methods.includes('PLAIN')) {
-        const a = await expect('auth', `AUTH PLAIN ${b64(`\u0000${opts.username}\u0000${opts.password}`)}`, [235], 'UNAUTHORIZED')
+        const a = await expect(
+          'auth',
+          `AUTH PLAIN ${b64(`\u0000${opts.username}\u0000${opts.password}`)}`,
+          [235],
+          'UNAUTHORIZED',
+        )
         if (!a.ok) return a
       } else if (methods.includes('LOGIN')) {
         const a1 = await expect('auth', 'AUTH LOGIN', [334], 'UNAUTHORIZED')
@@ -248,7 +257,11 @@ export async function sendMail(opts: SmtpOptions, mail: MailMessage): Promise<Re
         const a3 = await expect('auth', b64(opts.password), [235], 'UNAUTHORIZED')
         if (!a3.ok) return a3
       } else {
-        return fail('NOT_SUPPORTED', 'auth', `the server offers no AUTH method Hashyard speaks (PLAIN, LOGIN); it offers: ${methods.join(' ') || 'none'}`)
+        return fail(
+          'NOT_SUPPORTED',
+          'auth',
+          `the server offers no AUTH method Hashyard speaks (PLAIN, LOGIN); it offers: ${methods.join(' ') || 'none'}`,
+        )
       }
     }
 

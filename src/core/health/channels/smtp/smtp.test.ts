@@ -1,10 +1,14 @@
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type SmtpReceiver, type SmtpReceiverOptions, startSmtpReceiver } from '../../../../../test/support/receivers/smtp-receiver'
+import {
+  type SmtpReceiver,
+  type SmtpReceiverOptions,
+  startSmtpReceiver,
+} from '../../../../../test/support/receivers/smtp-receiver'
 import { createEmailChannel } from '../email'
 import { buildMessage, dotStuff, encodeHeaderText, quotedPrintable } from './message'
 import { ehloExtensions, SmtpReplyParser } from './reply-parser'
-import { sendMail, type SmtpOptions } from './smtp-client'
+import { type SmtpOptions, sendMail } from './smtp-client'
 
 const CERT = readFileSync(new URL('../../../../../test/fixtures/stratum/tls-test-cert.pem', import.meta.url), 'utf8')
 const KEY = readFileSync(new URL('../../../../../test/fixtures/stratum/tls-test-key.pem', import.meta.url), 'utf8')
@@ -56,9 +60,17 @@ describe('SMTP codec', () => {
 
   it('keeps CR/LF out of headers and encodes non-ASCII subjects', () => {
     expect(encodeHeaderText('rig\r\nBcc: x@evil')).toBe('rig Bcc: x@evil')
-    expect(encodeHeaderText('Temperatur 81 °C')).toBe(`=?UTF-8?B?${Buffer.from('Temperatur 81 °C').toString('base64')}?=`)
+    expect(encodeHeaderText('Temperatur 81 °C')).toBe(
+      `=?UTF-8?B?${Buffer.from('Temperatur 81 °C').toString('base64')}?=`,
+    )
     const m = buildMessage({ from: 'a@b.c', to: ['d@e.f'], subject: 'x\ny', text: 't', dateMs: T, messageId: '<1@h>' })
-    expect(m.split('\r\n').slice(0, 5)).toEqual(['From: a@b.c', 'To: d@e.f', 'Subject: x y', 'Date: Sat, 01 Mar 2025 12:00:00 +0000', 'Message-ID: <1@h>'])
+    expect(m.split('\r\n').slice(0, 5)).toEqual([
+      'From: a@b.c',
+      'To: d@e.f',
+      'Subject: x y',
+      'Date: Sat, 01 Mar 2025 12:00:00 +0000',
+      'Message-ID: <1@h>',
+    ])
   })
 })
 
@@ -82,12 +94,24 @@ describe('SMTP client against a real local SMTP server', () => {
 
   it('STARTTLS, then AUTH PLAIN, then delivers to every recipient with the body intact', async () => {
     const s = await server({ users: { farm: 's3cret pass' }, requireAuth: true, starttls: { key: KEY, cert: CERT } })
-    const opts: SmtpOptions = { host: '127.0.0.1', port: s.port, security: 'starttls', username: 'farm', password: 's3cret pass', tls: { ca: CERT } }
+    const opts: SmtpOptions = {
+      host: '127.0.0.1',
+      port: s.port,
+      security: 'starttls',
+      username: 'farm',
+      password: 's3cret pass',
+      tls: { ca: CERT },
+    }
     const r = await sendMail(opts, mail)
     expect(r.ok).toBe(true)
     expect(s.messages).toHaveLength(1)
     const m = s.messages[0]!
-    expect(m).toMatchObject({ mailFrom: 'farm@example.com', rcptTo: ['owner@example.com', 'partner@example.com'], authUser: 'farm', tls: true })
+    expect(m).toMatchObject({
+      mailFrom: 'farm@example.com',
+      rcptTo: ['owner@example.com', 'partner@example.com'],
+      authUser: 'farm',
+      tls: true,
+    })
     expect(decodeQp(bodyOf(m.data))).toBe(mail.text.replace(/\n/g, '\r\n'))
     expect(m.data).toContain('Subject: rig-1 is offline\r\n')
     expect(r.ok && r.value.reply).toBe('250 2.0.0 Ok: queued as TEST1')
@@ -96,8 +120,16 @@ describe('SMTP client against a real local SMTP server', () => {
   })
 
   it('implicit TLS with AUTH LOGIN', async () => {
-    const s = await server({ users: { farm: 'pw' }, requireAuth: true, implicitTls: { key: KEY, cert: CERT }, authMethods: ['LOGIN'] })
-    const r = await sendMail({ host: '127.0.0.1', port: s.port, security: 'tls', username: 'farm', password: 'pw', tls: { ca: CERT } }, mail)
+    const s = await server({
+      users: { farm: 'pw' },
+      requireAuth: true,
+      implicitTls: { key: KEY, cert: CERT },
+      authMethods: ['LOGIN'],
+    })
+    const r = await sendMail(
+      { host: '127.0.0.1', port: s.port, security: 'tls', username: 'farm', password: 'pw', tls: { ca: CERT } },
+      mail,
+    )
     expect(r.ok).toBe(true)
     expect(s.messages[0]).toMatchObject({ authUser: 'farm', tls: true })
     expect(s.transcript).toContain('AUTH LOGIN')
@@ -105,10 +137,16 @@ describe('SMTP client against a real local SMTP server', () => {
 
   it('a wrong password comes back as UNAUTHORIZED with the server reply, and never echoes the password', async () => {
     const s = await server({ users: { farm: 'right' }, requireAuth: true })
-    const r = await sendMail({ host: '127.0.0.1', port: s.port, security: 'none', username: 'farm', password: 'wrong-pw-123' }, mail)
+    const r = await sendMail(
+      { host: '127.0.0.1', port: s.port, security: 'none', username: 'farm', password: 'wrong-pw-123' },
+      mail,
+    )
     expect(r).toMatchObject({
       ok: false,
-      error: { code: 'UNAUTHORIZED', details: { stage: 'auth', reply: '535 5.7.8 Authentication credentials invalid' } },
+      error: {
+        code: 'UNAUTHORIZED',
+        details: { stage: 'auth', reply: '535 5.7.8 Authentication credentials invalid' },
+      },
     })
     expect(JSON.stringify(r)).not.toContain('wrong-pw-123')
     expect(s.messages).toHaveLength(0)
@@ -116,7 +154,10 @@ describe('SMTP client against a real local SMTP server', () => {
 
   it('refuses to downgrade: STARTTLS required but not offered', async () => {
     const s = await server({ users: { farm: 'pw' } })
-    const r = await sendMail({ host: '127.0.0.1', port: s.port, security: 'starttls', username: 'farm', password: 'pw' }, mail)
+    const r = await sendMail(
+      { host: '127.0.0.1', port: s.port, security: 'starttls', username: 'farm', password: 'pw' },
+      mail,
+    )
     expect(r).toMatchObject({ ok: false, error: { code: 'NOT_SUPPORTED', details: { stage: 'starttls' } } })
     expect(s.transcript.some((l) => l.startsWith('AUTH'))).toBe(false)
   })
@@ -131,7 +172,10 @@ describe('SMTP client against a real local SMTP server', () => {
   it('reports a rejected recipient, an unreachable server, plaintext AUTH off loopback and bad addresses as values', async () => {
     const s = await server({ rejectRecipients: ['partner@example.com'] })
     const r = await sendMail({ host: '127.0.0.1', port: s.port, security: 'none' }, mail)
-    expect(r).toMatchObject({ ok: false, error: { code: 'BAD_REQUEST', details: { stage: 'rcpt', reply: '550 5.1.1 No such user' } } })
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'BAD_REQUEST', details: { stage: 'rcpt', reply: '550 5.1.1 No such user' } },
+    })
     const port = s.port
     await s.close()
     servers.length = 0
@@ -142,7 +186,10 @@ describe('SMTP client against a real local SMTP server', () => {
       mail,
     )
     expect(clear).toMatchObject({ ok: false, error: { code: 'FORBIDDEN', details: { stage: 'auth' } } })
-    const bad = await sendMail({ host: '127.0.0.1', port, security: 'none' }, { ...mail, to: ['x@y.z>\r\nRCPT TO:<evil@e.f'] })
+    const bad = await sendMail(
+      { host: '127.0.0.1', port, security: 'none' },
+      { ...mail, to: ['x@y.z>\r\nRCPT TO:<evil@e.f'] },
+    )
     expect(bad).toMatchObject({ ok: false, error: { code: 'INVALID_PARAMS' } })
   })
 

@@ -81,7 +81,8 @@ export function parsePrometheusText(text: string): Map<string, ParsedFamily> {
       const m = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s(.*))?$/.exec(raw)
       if (!m) return // any other comment
       const [, kind, name = '', rest = ''] = m
-      if (!METRIC_NAME.test(name) || name.match(METRIC_NAME)![0] !== name) throw new PromParseError(n, `bad metric name "${name}"`)
+      if (!METRIC_NAME.test(name) || name.match(METRIC_NAME)![0] !== name)
+        throw new PromParseError(n, `bad metric name "${name}"`)
       enter(name, n)
       const f = families.get(name) ?? { name, type: 'untyped', samples: [] }
       families.set(name, f)
@@ -153,7 +154,10 @@ export function parsePrometheusText(text: string): Map<string, ParsedFamily> {
       }
     }
     if (raw[pos] !== ' ' && raw[pos] !== '\t') throw new PromParseError(n, 'expected a space before the value')
-    const parts = raw.slice(pos).trim().split(/[ \t]+/)
+    const parts = raw
+      .slice(pos)
+      .trim()
+      .split(/[ \t]+/)
     if (parts.length < 1 || parts.length > 2) throw new PromParseError(n, 'expected a value and an optional timestamp')
     const value = parseValue(parts[0]!, n)
     const sample: ParsedSample = { name, labels, value }
