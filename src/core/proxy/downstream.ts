@@ -60,14 +60,6 @@ export interface ForwardShare {
   hashHex: string
 }
 
-export interface LocalShareEvent {
-  accepted: boolean
-  reason?: RejectReason
-  difficulty: number
-  shareDifficulty: number
-  forwarded: boolean
-}
-
 export interface DownstreamHost {
   readonly logger: Logger
   write(line: string): void
@@ -84,7 +76,6 @@ export interface DownstreamHost {
   defaultMask(): number
   /** The miner sent a (new) worker name. */
   onAuthorize(name: string): void
-  onLocalShare(e: LocalShareEvent): void
   forward(share: ForwardShare): void
 }
 
@@ -416,13 +407,6 @@ export class Downstream {
       this.reply(id, encodeReject(id, v.reason, v.detail))
       c.rejected++
       c.rejectedByReason[v.reason] = (c.rejectedByReason[v.reason] ?? 0) + 1
-      this.host.onLocalShare({
-        accepted: false,
-        reason: v.reason,
-        difficulty: v.difficulty,
-        shareDifficulty: v.shareDifficulty,
-        forwarded: false,
-      })
       return
     }
     // Answer from local validation at once; the upstream verdict is accounted when it arrives
@@ -433,12 +417,6 @@ export class Downstream {
     c.lastShareTsMs = nowMs
     if (v.shareDifficulty > c.bestShareDifficulty) c.bestShareDifficulty = v.shareDifficulty
     if (v.forward) c.forwarded++
-    this.host.onLocalShare({
-      accepted: true,
-      difficulty: v.difficulty,
-      shareDifficulty: v.shareDifficulty,
-      forwarded: v.forward !== undefined,
-    })
     if (v.forward) this.host.forward(v.forward)
     if (this.vardiff.onShare(v.difficulty, nowMs) !== undefined) this.applyDifficultyNow(nowMs)
   }

@@ -98,6 +98,25 @@ describe('aggregation by extranonce subdivision', () => {
     expect(up.rejects).toEqual([])
   })
 
+  it('keeps each device’s identity upstream in pass-through mode (one session per device)', async () => {
+    const up = await upstream({ extranonce2Size: 4 })
+    const h = await proxy({
+      pools: [pool('a', up, { maxMinersPerSession: 1 })],
+      routes: [{ id: 'r', goals: [{ pools: ['a'] }], workerTemplate: 'pass-through' }],
+      defaultRouteId: 'r',
+    })
+    const m1 = await connectMiner(h, { user: 'alice.rig1' })
+    const m2 = await connectMiner(h, { user: 'bob.rig2' })
+    expect(up.live).toHaveLength(2)
+    // One miner per session: no prefix, the pool's full extranonce2.
+    expect(m1.current.en2Size).toBe(4)
+    expect(m1.current.en1).toBe(up.live.find((c) => c.workers.has('alice.rig1'))!.extranonce1.toString('hex'))
+    await m1.share(UP_DIFF, true)
+    await m2.share(UP_DIFF, true)
+    await until(() => up.shares.length === 2)
+    expect(up.shares.map((s) => s.worker).sort()).toEqual(['alice.rig1', 'bob.rig2'])
+  })
+
   it('uses the project’s own local pool as a real upstream', async () => {
     const local = await startLocalPool({ server: { extranonce2Size: 8 }, feed: { extranonce2Size: 8 } })
     cleanups.push(() => local.stop())

@@ -1436,7 +1436,6 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         }
         if (c.session) this.updateUpstreamWorker(c, c.session)
       },
-      onLocalShare: () => {},
       forward: (share) => this.forward(c, share),
     }
   }

@@ -38,7 +38,7 @@ export function App() {
   return (
     <div className="shell">
       <a className="skip" href="#main">
-        Skip to content
+        {t('nav.skip')}
       </a>
       <header className="top">
         <div className="brand">

@@ -3,6 +3,7 @@ export const en = {
   'app.name': 'Hashyard',
   'app.tagline': 'Your mining farm, one window',
   'nav.label': 'Main navigation',
+  'nav.skip': 'Skip to content',
   'nav.system': 'System',
   'nav.fleet': 'Fleet',
   'nav.pools': 'Pools',

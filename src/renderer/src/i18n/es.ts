@@ -4,6 +4,7 @@ export const es: Catalog = {
   'app.name': 'Hashyard',
   'app.tagline': 'Tu granja de minería, en una ventana',
   'nav.label': 'Navegación principal',
+  'nav.skip': 'Saltar al contenido',
   'nav.system': 'Sistema',
   'nav.fleet': 'Equipos',
   'nav.pools': 'Pools',

@@ -4,6 +4,7 @@ export const zhCN: Catalog = {
   'app.name': 'Hashyard',
   'app.tagline': '一个窗口管理你的矿场',
   'nav.label': '主导航',
+  'nav.skip': '跳到主要内容',
   'nav.system': '系统',
   'nav.fleet': '矿机',
   'nav.pools': '矿池',
