@@ -1,5 +1,6 @@
 import { devicesModule } from './devices/module'
 import type { CoreModuleDef } from './module'
+import { poolModule } from './pool/module'
 import { serialModule } from './serial/module'
 
 /**
@@ -7,4 +8,4 @@ import { serialModule } from './serial/module'
  * `src/core/<name>/module.ts` exporting a CoreModuleDef, its contract part in
  * `src/shared/contract/<name>.ts`, and list both here and in `src/shared/contract/index.ts`.
  */
-export const MODULES: CoreModuleDef[] = [devicesModule, serialModule]
+export const MODULES: CoreModuleDef[] = [devicesModule, serialModule, poolModule]

@@ -19,6 +19,7 @@ import {
 import type { CoreToMain, MainToCore } from '../core/host/utility-protocol'
 import { CSP } from '../server/csp'
 import { IPC_CHANNEL } from '../shared/bridge'
+import { ClientMsg } from '../shared/protocol'
 import { appUrlToFile } from './app-protocol-path'
 import { IpcRelay, type SenderLike } from './ipc-relay'
 import { RestartPolicy } from './restart-policy'
@@ -70,6 +71,7 @@ const relay = new IpcRelay(
   },
   trusted,
   (reason) => console.warn(`[hashyard] ${reason}`),
+  (msg) => ClientMsg.safeParse(msg).success,
 )
 
 function post(m: MainToCore): void {
@@ -91,7 +93,8 @@ function startCore(): void {
     switch (m.k) {
       case 'ready':
         restart.succeeded()
-        for (const w of BrowserWindow.getAllWindows()) relay.adopt(senderOf(w.webContents, w.webContents.mainFrame.url, true))
+        for (const w of BrowserWindow.getAllWindows())
+          relay.adopt(senderOf(w.webContents, w.webContents.mainFrame.url, true))
         return
       case 'msg':
         relay.fromCore(m.conn, m.msg)

@@ -27,12 +27,18 @@ export class IpcRelay {
     private readonly core: CoreLink,
     private readonly isTrusted: (url: string) => boolean,
     private readonly onRejected: (reason: string) => void,
+    /** The envelope check (ClientMsg schema); the core validates method params again. */
+    private readonly isEnvelope: (msg: unknown) => boolean = () => true,
   ) {}
 
   /** A message arrived from a renderer on our channel. */
   fromRenderer(sender: SenderLike, msg: unknown): void {
     if (!sender.isOurWindow || !sender.isMainFrame || !sender.mainFrameUrl || !this.isTrusted(sender.mainFrameUrl)) {
       this.onRejected(`IPC from an untrusted sender (${String(sender.mainFrameUrl).slice(0, 100)})`)
+      return
+    }
+    if (!this.isEnvelope(msg)) {
+      this.onRejected('IPC message that is not a protocol envelope')
       return
     }
     if (!this.#conns.has(sender.id)) {

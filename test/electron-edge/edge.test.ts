@@ -7,6 +7,7 @@ import { appUrlToFile } from '../../src/main/app-protocol-path'
 import { IpcRelay, type SenderLike } from '../../src/main/ipc-relay'
 import { RestartPolicy } from '../../src/main/restart-policy'
 import { isSafeExternalUrl, isTrustedUrl } from '../../src/main/trusted-url'
+import { ClientMsg } from '../../src/shared/protocol'
 import { tempDir } from '../support/temp-dir'
 
 // The Electron edge's logic lives in pure modules so it runs here without the Electron binary.
@@ -86,14 +87,15 @@ describe('IpcRelay', () => {
       },
       (u) => isTrustedUrl(u),
       (r) => rejected.push(r),
+      (m) => ClientMsg.safeParse(m).success,
     )
     return { relay, calls, rejected }
   }
   it('relays messages from our window and opens a connection once', () => {
     const { relay, calls } = make()
     const s = sender()
-    relay.fromRenderer(s, { t: 'call' })
-    relay.fromRenderer(s, { t: 'call' })
+    relay.fromRenderer(s, { t: 'call', id: 1, m: 'system.ping', p: {} })
+    relay.fromRenderer(s, { t: 'sub', id: 2, topic: 'system.stream', p: {} })
     expect(calls).toEqual(['open 1', 'msg 1', 'msg 1'])
     relay.fromCore(1, { t: 'ok' })
     expect(s.sent).toEqual([{ t: 'ok' }])
@@ -105,14 +107,22 @@ describe('IpcRelay', () => {
     ['a destroyed frame', { mainFrameUrl: undefined }],
   ])('drops IPC from %s', (_n, over) => {
     const { relay, calls, rejected } = make()
-    relay.fromRenderer(sender(over), { t: 'call' })
+    relay.fromRenderer(sender(over), { t: 'call', id: 1, m: 'system.ping', p: {} })
     expect(calls).toEqual([])
     expect(rejected).toHaveLength(1)
   })
+  it('drops a message that is not a protocol envelope', () => {
+    const { relay, calls, rejected } = make()
+    relay.fromRenderer(sender(), { t: 'exec', cmd: 'rm -rf /' })
+    relay.fromRenderer(sender(), 'hello')
+    expect(calls).toEqual([])
+    expect(rejected).toHaveLength(2)
+  })
+
   it('re-adopts windows after a core restart so the core says hello first', () => {
     const { relay, calls } = make()
     const s = sender()
-    relay.fromRenderer(s, {})
+    relay.fromRenderer(s, { t: 'unsub', id: 1 })
     relay.coreDown('crashed')
     relay.adopt(s)
     relay.adopt(s)
@@ -123,7 +133,7 @@ describe('IpcRelay', () => {
   it('tells windows when the core is down', () => {
     const { relay } = make()
     const s = sender()
-    relay.fromRenderer(s, {})
+    relay.fromRenderer(s, { t: 'unsub', id: 1 })
     relay.coreDown('crashed')
     expect(s.sent).toEqual([{ t: 'down', reason: 'crashed' }])
     expect(relay.connectionIds).toEqual([])

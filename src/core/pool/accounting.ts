@@ -213,7 +213,15 @@ export class ShareAccounting {
     const key = `${minuteTs}|${e.worker}`
     let m = this.minutes.get(key)
     if (m === undefined) {
-      m = { tsMs: minuteTs, worker: e.worker, accepted: 0, rejected: 0, stale: 0, diffAccepted: 0, bestShareDifficulty: 0 }
+      m = {
+        tsMs: minuteTs,
+        worker: e.worker,
+        accepted: 0,
+        rejected: 0,
+        stale: 0,
+        diffAccepted: 0,
+        bestShareDifficulty: 0,
+      }
       this.minutes.set(key, m)
     }
     w.lastActivityMs = now

@@ -157,7 +157,10 @@ export function applyPatch(
     if (!d.ok) return invalid(d.message, 'payoutAddress', d.code)
   }
   if (!/^[0-9A-Za-z.:-]+$/.test(next.host)) {
-    return invalid(`Listen address "${next.host}" is not an IP address or host name (0.0.0.0 = every interface).`, 'host')
+    return invalid(
+      `Listen address "${next.host}" is not an IP address or host name (0.0.0.0 = every interface).`,
+      'host',
+    )
   }
   if (next.tls.enabled && next.tls.port === next.port) {
     return invalid(`The TLS port must differ from the stratum port (${next.port}).`, 'tls.port')

@@ -42,9 +42,9 @@ import {
   type VardiffConfig,
   WorkFeed,
 } from '../stratum'
-import type { Job } from './job'
 import { type MinuteRow, ShareAccounting, type WorkerTotals } from './accounting'
 import { BlockRepo } from './block-repo'
+import type { Job } from './job'
 import { checkNode, type NodeCheck, payoutProblem } from './node-check'
 import { applyPatch, isConfigured, POOL_PASSWORD_REF, type PoolConfig, PoolConfigRepo } from './pool-config'
 import { ShareFeed, type ShareFeedOptions } from './share-feed'
@@ -409,7 +409,7 @@ export class PoolService {
     await run.source.stop()
     await run.server.close({ reconnect: true, graceMs: this.o.closeGraceMs ?? 2000 })
     // Submits in flight get a moment to finish; anything left is resubmitted at the next start.
-    await Promise.race([Promise.allSettled([...this.inFlight]), sleep(5000)])
+    await settledWithin([...this.inFlight], 5000)
     run.rpc.close()
     for (const off of run.removePorts) off()
     this.flush()
@@ -500,7 +500,11 @@ export class PoolService {
       // previous job stays current and the owner is told.
       const message = (e as Error).message
       this.log.error('template refused by the job builder', { height: template.height, error: message })
-      this.ctx.events.append('error', 'pool', `The node's template for block ${template.height} cannot be mined: ${message}`)
+      this.ctx.events.append(
+        'error',
+        'pool',
+        `The node's template for block ${template.height} cannot be mined: ${message}`,
+      )
     }
     this.changed()
   }
@@ -660,12 +664,17 @@ export class PoolService {
             : o.message
       if (id > 0) this.blocks.setSubmit(id, o.status, reason, message, at)
       if (o.status === 'rejected') {
-        this.ctx.events.append('error', 'pool', `Block at height ${height} was REJECTED by the node (${o.reason}): ${o.message}`, {
-          hashHex,
-          height,
-          worker,
-          reason: o.reason,
-        })
+        this.ctx.events.append(
+          'error',
+          'pool',
+          `Block at height ${height} was REJECTED by the node (${o.reason}): ${o.message}`,
+          {
+            hashHex,
+            height,
+            worker,
+            reason: o.reason,
+          },
+        )
       } else {
         const where = await this.confirm(id, hashHex)
         this.ctx.events.append(
@@ -692,7 +701,8 @@ export class PoolService {
     }
     const v = c.value
     this.blocks.setConfirmation(id, v.state, v.state === 'in-chain' ? v.confirmations : null, Date.now())
-    if (v.state === 'in-chain') return `It is in the chain (${v.confirmations} confirmation${v.confirmations === 1 ? '' : 's'}).`
+    if (v.state === 'in-chain')
+      return `It is in the chain (${v.confirmations} confirmation${v.confirmations === 1 ? '' : 's'}).`
     if (v.state === 'stale') return 'Another block at that height won: it is stale.'
     return 'The node does not know it (yet).'
   }
@@ -743,7 +753,9 @@ export class PoolService {
       ports: run
         ? [
             { protocol: 'stratum' as const, host: c.host, port: run.port },
-            ...(run.tlsPort !== undefined ? [{ protocol: 'stratum+ssl' as const, host: c.host, port: run.tlsPort }] : []),
+            ...(run.tlsPort !== undefined
+              ? [{ protocol: 'stratum+ssl' as const, host: c.host, port: run.tlsPort }]
+              : []),
           ]
         : [],
       tls: {
@@ -917,4 +929,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true })
   })
+}
+
+/** Waits for the promises to settle, or `ms` at most (the timer never outlives the wait). */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  if (promises.length === 0) return
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms)
+    }),
+  ])
+  if (timer) clearTimeout(timer)
 }

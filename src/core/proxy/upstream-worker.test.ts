@@ -17,9 +17,14 @@ describe('upstream worker names', () => {
     expect(workerPart('rig 7')).toBe('rig_7')
     expect(workerPart('acct.')).toBe('worker')
     expect(renderUpstreamWorker('{account}.{user}', vars)).toEqual({ ok: false, message: expect.stringMatching(/dot/) })
+    // The worker part is cut to 32 characters; a full user beyond the pool's limit is refused.
     expect(renderUpstreamWorker('{account}.{worker}', { ...vars, user: `a.${'x'.repeat(40)}` })).toEqual({
+      ok: true,
+      value: `farm.${'x'.repeat(32)}`,
+    })
+    expect(renderUpstreamWorker('{account}.{worker}', { ...vars, account: 'a'.repeat(190) })).toEqual({
       ok: false,
-      message: expect.stringMatching(/longer than 32/),
+      message: expect.stringMatching(/full user is 198 characters/),
     })
   })
 

@@ -24,7 +24,10 @@ const Text = (max: number) =>
     .regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')
 
 const Port = z.number().int().min(1).max(65_535)
-const Difficulty = z.number().positive().max(2 ** 64)
+const Difficulty = z
+  .number()
+  .positive()
+  .max(2 ** 64)
 
 export const PoolVardiff = z.object({
   /** Seconds between shares per connection the pool aims for (7.5 s = 8 shares a minute). */
