@@ -24,7 +24,7 @@ describe('upstream worker names', () => {
     })
     expect(renderUpstreamWorker('{account}.{worker}', { ...vars, account: 'a'.repeat(190) })).toEqual({
       ok: false,
-      message: expect.stringMatching(/full user is 198 characters/),
+      message: expect.stringMatching(/full user is 200 characters/),
     })
   })
 

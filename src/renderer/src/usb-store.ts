@@ -10,6 +10,7 @@ import type {
 import type { MessageKey } from './i18n'
 import { client } from './store'
 import {
+  AFTER_DONE,
   adviceFor,
   buildWriteRequest,
   EMPTY_FORM,
@@ -52,6 +53,8 @@ export interface JobView {
   mac?: string
   ip?: string
   failure?: JobFailure
+  /** What the device said while joining Wi-Fi (a failed attempt, its setup access point). */
+  waitNote?: string
   /** Set when the answer arrived (the frames may come first). */
   answered: boolean
   backupId?: string
@@ -86,6 +89,8 @@ interface UsbState {
   formErrors: FieldErrors
   /** The pasted pool address was split into host and port. */
   poolFixed: boolean
+  /** Empty form fields were filled from the settings just read. */
+  formFilled: boolean
   bench: boolean
   /** Bench mode waits for a port absent from this set (the ports present when the last device finished). */
   benchKnown: string[] | undefined
@@ -110,6 +115,7 @@ export const useUsb = create<UsbState>(() => ({
   form: EMPTY_FORM,
   formErrors: {},
   poolFixed: false,
+  formFilled: false,
   bench: false,
   benchKnown: undefined,
   benchBusy: false,
@@ -175,6 +181,8 @@ function onFlashFrame(f: SerialFlashFrame): void {
       ...(f.mac ? { mac: f.mac } : {}),
       ...(f.ip ? { ip: f.ip } : {}),
     }
+    // The first `waiting-for-ip` says "waiting"; later ones carry what the device printed meanwhile.
+    if (prev?.phase === 'waiting-for-ip' && f.phase === 'waiting-for-ip' && f.message) job.waitNote = f.message
     if (f.phase === 'failed' && f.error) {
       job.failure = {
         ...job.failure,
@@ -376,8 +384,9 @@ function failJob(jobId: string, e: unknown): void {
   })
 }
 
+/** Between the start of a job and its `done`/`failed` (the IP watch after a write is not a job). */
 export const isRunning = (j: JobView | undefined): boolean =>
-  !!j && !j.answered && j.phase !== 'done' && j.phase !== 'failed'
+  !!j && !j.answered && !AFTER_DONE.has(j.phase) && j.phase !== 'failed'
 
 export async function readSettings(path: string, opts: { fillForm?: boolean } = {}): Promise<DeviceSettings | undefined> {
   const jobId = beginJob(path, 'read')
@@ -386,7 +395,7 @@ export async function readSettings(path: string, opts: { fillForm?: boolean } = 
     endJob(jobId, { backupId: r.backupId, mac: r.mac })
     useUsb.setState((s) => ({
       settings: { ...s.settings, [path]: r },
-      ...(opts.fillForm !== false ? { form: fillEmpty(s.form, r) } : {}),
+      ...(opts.fillForm !== false ? fillEmpty(s.form, r) : {}),
     }))
     void loadBackups(r.mac)
     return r
@@ -397,7 +406,7 @@ export async function readSettings(path: string, opts: { fillForm?: boolean } = 
 }
 
 /** Fills only the fields still empty with what the device holds; passwords are never known here. */
-function fillEmpty(form: SetupForm, d: DeviceSettings): SetupForm {
+function fillEmpty(form: SetupForm, d: DeviceSettings): { form: SetupForm; formFilled: boolean } {
   const primary = d.pools.find((p) => p.role === 'primary')
   const out = { ...form }
   if (!out.ssid && d.wifi.ssid) out.ssid = d.wifi.ssid
@@ -408,7 +417,7 @@ function fillEmpty(form: SetupForm, d: DeviceSettings): SetupForm {
     out.poolUser = dot === -1 ? primary.user : primary.user.slice(0, dot)
     if (dot !== -1) out.workerName = primary.user.slice(dot + 1)
   }
-  return out
+  return { form: out, formFilled: JSON.stringify(out) !== JSON.stringify(form) }
 }
 
 export async function writeSettings(path: string): Promise<MethodOutput<'serial.writeSettings'> | undefined> {
