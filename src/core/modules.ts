@@ -1,6 +1,7 @@
 import { devicesModule } from './devices/module'
 import type { CoreModuleDef } from './module'
 import { poolModule } from './pool/module'
+import { proxyModule } from './proxy/module'
 import { serialModule } from './serial/module'
 
 /**
@@ -8,4 +9,4 @@ import { serialModule } from './serial/module'
  * `src/core/<name>/module.ts` exporting a CoreModuleDef, its contract part in
  * `src/shared/contract/<name>.ts`, and list both here and in `src/shared/contract/index.ts`.
  */
-export const MODULES: CoreModuleDef[] = [devicesModule, serialModule, poolModule]
+export const MODULES: CoreModuleDef[] = [devicesModule, serialModule, poolModule, proxyModule]

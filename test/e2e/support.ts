@@ -10,15 +10,20 @@ export const root = join(__dirname, '../..')
 export const resultsDir = join(root, 'test-results')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
-/** Starts the BUILT headless server (npm test builds first) on a free loopback port. */
+/**
+ * Starts the BUILT headless server (npm test builds first) on a free loopback port. `env` is added
+ * to this process's environment (e.g. `HASHYARD_SIMULATE_SERIAL: '1'`).
+ */
 export async function startServer(
   extraArgs: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const server = join(root, 'out/main/server.js')
   if (!existsSync(server)) throw new Error('out/main/server.js is missing: run `npm run build` first (npm test does).')
   const data = tempDir('hashyard-e2e-')
   const child = spawn(process.execPath, [server, '--port', '0', '--data-dir', data.dir, ...extraArgs], {
     cwd: root,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

@@ -6,15 +6,26 @@
  * handler returns them and no log line or action-log entry contains them. Device-provided text
  * reaches logs only through `sanitizeForLog`.
  */
+import type os from 'node:os'
 import type { Device } from '../../shared/contract/devices'
 import { type AppError, AppFailure, type Result } from '../../shared/errors'
+import { MdnsDiscovery, type MdnsOptions } from '../discovery/mdns'
 import { ScanSession, type ScanSessionOptions } from '../discovery/scan-session'
 import type { CoreModuleDef } from '../module'
 import type { HandlerMap, TopicMap } from '../rpc/handlers'
 import { applyAssign, previewAssign, validateRequest } from './assign'
 import { CredentialStore } from './credentials'
 import { deviceErr } from './device-error'
-import { type MinerConnection, matchConnectedMiner, type PassiveMatch, type PassiveOptions } from './passive'
+import { appPoolUrls } from './lan-address'
+import {
+  type MinerConnection,
+  matchConnectedMiner,
+  matchShareAccepted,
+  type PassiveMatch,
+  type PassiveOptions,
+  type ShareAccepted,
+  type ShareMatch,
+} from './passive'
 import { DevicePoller, type PollerOptions } from './poller'
 import { driverFor } from './registry'
 import { DEVICE_MIGRATIONS, type DeviceRecord, DeviceRepo } from './repo'
@@ -35,6 +46,13 @@ export interface DevicesModuleOptions {
   /** Default length of a toggle-style locate. Default 120 s. */
   locateDefaultS?: number
   passive?: PassiveOptions
+  /**
+   * mDNS discovery. Off until `mdns.start` is called, unless `autoStart` is true (the desktop or
+   * server entry may set it; tests never do, since a browser multicasts on every interface).
+   */
+  mdns?: Omit<MdnsOptions, 'credentialsFor' | 'onIdentified' | 'logger'> & { autoStart?: boolean }
+  /** The host's interfaces for `devices.appPoolUrls`; replaceable in tests. Default os.networkInterfaces(). */
+  networkInterfaces?: () => NodeJS.Dict<os.NetworkInterfaceInfo[]>
 }
 
 /** What other modules (the pool, the proxy) and tests can reach while the module runs. */
@@ -43,8 +61,11 @@ export interface DevicesService {
   poller: DevicePoller
   scans: ScanSession
   credentials: CredentialStore
+  mdns: MdnsDiscovery
   /** Passive matching: call when a miner connects (or authorises) on the pool or proxy. */
   noteMinerConnected(c: MinerConnection): PassiveMatch
+  /** First-share confirmation: call for each accepted share (cheap once the device is confirmed). */
+  noteShareAccepted(s: ShareAccepted): ShareMatch
 }
 
 let running: DevicesService | undefined
@@ -60,6 +81,15 @@ export function devicesService(): DevicesService | undefined {
  */
 export function noteMinerConnected(c: MinerConnection): PassiveMatch | undefined {
   return running?.noteMinerConnected(c)
+}
+
+/**
+ * First-share entry point for the pool and proxy: marks "first share accepted at difficulty X" on
+ * the device (field `firstShare`, an action-log entry and an event) the first time after discovery
+ * or after a pool change. Undefined when the devices module is not running.
+ */
+export function noteShareAccepted(s: ShareAccepted): ShareMatch | undefined {
+  return running?.noteShareAccepted(s)
 }
 
 const fail = (e: AppError): never => {
@@ -131,6 +161,18 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
         logger: log.child('scan'),
       })
 
+      const { autoStart: mdnsAutoStart, ...mdnsOpts } = o.mdns ?? {}
+      const mdns = new MdnsDiscovery(repo, {
+        ...mdnsOpts,
+        credentialsFor: (v) => credentials.resolve(v, null),
+        onIdentified: (id) => poller.pollSoon(id),
+        logger: log.child('mdns'),
+      })
+      const mdnsStatus = () => {
+        const st = mdns.status()
+        return { running: st.running, startedAtMs: st.startedAtMs, hits: st.hits.slice(0, 500) }
+      }
+
       // ---- devices.stream: change notifications throttled, the snapshot built on demand ----
       const streamListeners = new Set<() => void>()
       const minGap = o.streamMinIntervalMs ?? 1000
@@ -168,6 +210,7 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
         poller,
         scans,
         credentials,
+        mdns,
         noteMinerConnected: (c) => {
           const m = matchConnectedMiner(repo, c, o.passive)
           if (m.matched && m.created)
@@ -179,6 +222,19 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
                 deviceId: m.deviceId,
               },
             )
+          return m
+        },
+        noteShareAccepted: (sh) => {
+          const m = matchShareAccepted(repo, sh, o.passive)
+          if (m.matched && m.first) {
+            const rec = repo.get(m.deviceId)
+            ctx.events.append(
+              'info',
+              'devices',
+              `First share accepted from ${rec ? deviceLabel(rec) : m.deviceId} at difficulty ${sh.difficulty}.`,
+              { deviceId: m.deviceId, difficulty: sh.difficulty },
+            )
+          }
           return m
         },
       }
@@ -322,6 +378,8 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
               onOutcome: (id, out) => {
                 setBusy(id, null)
                 poller.pollSoon(id)
+                // A new pool setting wants a new first-share confirmation.
+                if (out.status === 'applied') repo.clearFirstShare(id)
                 const detail =
                   out.status === 'applied'
                     ? `Pools set to ${targets} as ${out.user ?? ''}${out.restarted ? ' (restarted)' : ''}`
@@ -353,6 +411,19 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
           )
           return { preview: preview.value, outcomes }
         },
+        'mdns.start': () => {
+          const r = mdns.start()
+          if (!r.ok) return fail(r.error)
+          return mdnsStatus()
+        },
+        'mdns.stop': async () => {
+          await mdns.stop()
+          return mdnsStatus()
+        },
+        'mdns.status': () => mdnsStatus(),
+        'devices.appPoolUrls': (p) => ({
+          urls: appPoolUrls(p.port, o.networkInterfaces?.()),
+        }),
         'devices.actionLog': (p) => ({
           entries: repo.actions({
             ...(p.id !== undefined ? { deviceId: p.id } : {}),
@@ -379,6 +450,10 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
       } satisfies TopicMap
 
       if (o.poll?.enabled !== false) poller.start()
+      if (mdnsAutoStart) {
+        const r = mdns.start()
+        if (!r.ok) log.warn('mdns discovery did not start', { error: r.error.message })
+      }
       running = service
       log.info('devices module started', { devices: repo.list().length })
 
@@ -388,6 +463,7 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
         async stop() {
           if (running === service) running = undefined
           scans.cancel()
+          await mdns.stop()
           await scans.settle()
           await poller.stop()
           for (const t of locateTimers.values()) clearTimeout(t)

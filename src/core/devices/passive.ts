@@ -60,3 +60,37 @@ export function matchConnectedMiner(repo: DeviceRepo, c: MinerConnection, opts: 
   repo.notePassive(up.record.id, worker, userAgent)
   return { matched: true, deviceId: up.record.id, created: up.created }
 }
+
+/** An accepted share, as the pool or proxy reports it. */
+export interface ShareAccepted {
+  remoteIp: string
+  /** The stratum user that submitted it (`account.worker`). */
+  worker?: string | null
+  /** The share's target difficulty (the difficulty the miner was assigned), not its actual hash difficulty. */
+  difficulty: number
+  tsMs?: number
+}
+
+export type ShareMatch =
+  | { matched: true; deviceId: string; created: boolean; first: boolean }
+  | { matched: false; reason: 'not-ipv4' | 'loopback' | 'bad-difficulty' }
+
+/**
+ * First-share confirmation: matches the share's miner like `matchConnectedMiner` and records the
+ * first accepted share since discovery or since the device's last pool change. Never throws.
+ */
+export function matchShareAccepted(repo: DeviceRepo, s: ShareAccepted, opts: PassiveOptions = {}): ShareMatch {
+  if (!Number.isFinite(s.difficulty) || s.difficulty <= 0) return { matched: false, reason: 'bad-difficulty' }
+  // Called for every accepted share: the common case (a known device, already confirmed) writes nothing.
+  const ip = normaliseRemoteIp(s.remoteIp)
+  const known = ip === undefined ? undefined : repo.findByIp(ip)
+  if (known && known.firstShare !== null) return { matched: true, deviceId: known.id, created: false, first: false }
+  const m = matchConnectedMiner(repo, { remoteIp: s.remoteIp, worker: s.worker ?? null }, opts)
+  if (!m.matched) return m
+  const first = repo.noteFirstShare(m.deviceId, {
+    tsMs: s.tsMs ?? Date.now(),
+    difficulty: s.difficulty,
+    worker: s.worker ?? null,
+  })
+  return { matched: true, deviceId: m.deviceId, created: m.created, first }
+}

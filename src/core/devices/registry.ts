@@ -14,6 +14,7 @@ import { cgminerRaw } from './cgminer/client'
 import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
 import { deviceErr, deviceError } from './device-error'
+import { createLuxosDriver, detectLuxos } from './luxos/driver'
 import { type HttpResponse, httpRequest } from './http-client'
 import type {
   DeviceCredentials,
@@ -196,6 +197,10 @@ export async function identifyDevice(
     const id = await detectBraiins(endpoint, opts)
     if (id.ok) return ok({ identity: id.value, driver: createBraiinsDriver(id.value, opts), kind })
   }
+  if (kind === 'luxos' && report.cgminer) {
+    const id = await detectLuxos(endpoint, opts)
+    return id.ok ? ok({ identity: id.value, driver: createLuxosDriver(id.value, opts), kind }) : id
+  }
   if (kind === 'whatsminer') {
     const id = await detectWhatsminer(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createWhatsminerDriver(id.value, opts), kind }) : id
@@ -248,6 +253,8 @@ export function driverFor(
       // Records identified over REST store setPools=true (passed here as `privileged`); a record
       // from the cgminer fallback (BOS before 25.07) stays on the read-only cgminer driver.
       return ok(opts.privileged ? createBraiinsDriver(identity, opts) : createCgminerDriver(identity, false, opts))
+    case 'luxos':
+      return ok(createLuxosDriver(identity, opts))
     case 'epic':
       return deviceErr('NOT_SUPPORTED', 'ePIC has no driver yet')
     default:

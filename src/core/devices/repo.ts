@@ -53,6 +53,15 @@ export const DEVICE_MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 401,
+    name: 'devices first share',
+    up: `
+      ALTER TABLE devices ADD COLUMN first_share_ms INTEGER;
+      ALTER TABLE devices ADD COLUMN first_share_diff REAL;
+      ALTER TABLE devices ADD COLUMN first_share_worker TEXT;
+    `,
+  },
 ]
 
 /** A device as the API shows it (the contract's `Device`, minus the runtime-only `busy`). */
@@ -136,6 +145,9 @@ interface Row {
   status_json: string | null
   worker: string | null
   user_agent: string | null
+  first_share_ms: number | null
+  first_share_diff: number | null
+  first_share_worker: string | null
 }
 
 function parseJson<T>(text: string | null, fallback: T): T {
@@ -176,6 +188,10 @@ function fromRow(r: Row): DeviceRecord {
     status: parseJson<DeviceStatusFrame | null>(r.status_json, null),
     worker: r.worker,
     userAgent: r.user_agent,
+    firstShare:
+      r.first_share_ms === null
+        ? null
+        : { tsMs: r.first_share_ms, difficulty: r.first_share_diff ?? 0, worker: r.first_share_worker },
   }
   rec.identityKey = identityKeyOf(rec)
   return rec
@@ -197,10 +213,12 @@ export class DeviceRepo {
     this.#upsert = db.prepare(
       `INSERT INTO devices (id, mac, serial, hostname, ip, vendor, kind, model, firmware, http_port, rpc_port, v3_port,
            name, site, rack, row_label, slot, tags_json, source, first_seen_ms, last_seen_ms, online, offline_since_ms,
-           last_error, capabilities_json, status_json, worker, user_agent)
+           last_error, capabilities_json, status_json, worker, user_agent, first_share_ms, first_share_diff,
+           first_share_worker)
          VALUES (@id, @mac, @serial, @hostname, @ip, @vendor, @kind, @model, @firmware, @http_port, @rpc_port, @v3_port,
            @name, @site, @rack, @row_label, @slot, @tags_json, @source, @first_seen_ms, @last_seen_ms, @online,
-           @offline_since_ms, @last_error, @capabilities_json, @status_json, @worker, @user_agent)
+           @offline_since_ms, @last_error, @capabilities_json, @status_json, @worker, @user_agent, @first_share_ms,
+           @first_share_diff, @first_share_worker)
          ON CONFLICT(id) DO UPDATE SET mac=excluded.mac, serial=excluded.serial, hostname=excluded.hostname,
            ip=excluded.ip, vendor=excluded.vendor, kind=excluded.kind, model=excluded.model, firmware=excluded.firmware,
            http_port=excluded.http_port, rpc_port=excluded.rpc_port, v3_port=excluded.v3_port, name=excluded.name, site=excluded.site,
@@ -208,7 +226,8 @@ export class DeviceRepo {
            source=excluded.source, last_seen_ms=excluded.last_seen_ms, online=excluded.online,
            offline_since_ms=excluded.offline_since_ms, last_error=excluded.last_error,
            capabilities_json=excluded.capabilities_json, status_json=excluded.status_json, worker=excluded.worker,
-           user_agent=excluded.user_agent`,
+           user_agent=excluded.user_agent, first_share_ms=excluded.first_share_ms,
+           first_share_diff=excluded.first_share_diff, first_share_worker=excluded.first_share_worker`,
     )
     for (const r of db.prepare('SELECT * FROM devices').all() as Row[]) this.#byId.set(r.id, fromRow(r))
   }
@@ -296,6 +315,9 @@ export class DeviceRepo {
       status_json: rec.status ? JSON.stringify(rec.status) : null,
       worker: rec.worker,
       user_agent: rec.userAgent,
+      first_share_ms: rec.firstShare?.tsMs ?? null,
+      first_share_diff: rec.firstShare?.difficulty ?? null,
+      first_share_worker: rec.firstShare?.worker ?? null,
     })
     this.#byId.set(rec.id, rec)
   }
@@ -374,6 +396,7 @@ export class DeviceRepo {
           status: null,
           worker: null,
           userAgent: null,
+          firstShare: null,
         }
         this.#save(rec)
         this.#appendAction(rec.id, 'discovered', 'info', `Found by ${sighting.source} at ${sighting.ip ?? 'unknown'}`)
@@ -484,6 +507,37 @@ export class DeviceRepo {
       userAgent: cap(userAgent) ?? cur.userAgent,
       lastSeenMs: nowMs,
     })
+    this.#emit(id)
+  }
+
+  /**
+   * The first accepted share since discovery or since the last pool change. Returns true when this
+   * share is that first one (it is recorded and logged); later shares change nothing.
+   */
+  noteFirstShare(id: string, share: { tsMs: number; difficulty: number; worker: string | null }): boolean {
+    const cur = this.#byId.get(id)
+    if (!cur || cur.firstShare !== null) return false
+    const next: DeviceRecord = {
+      ...cur,
+      firstShare: { tsMs: share.tsMs, difficulty: share.difficulty, worker: cap(share.worker) },
+      lastSeenMs: share.tsMs,
+    }
+    this.#db.transaction(() => {
+      this.#save(next)
+      this.#appendAction(id, 'first-share', 'ok', `First share accepted at difficulty ${share.difficulty}`, {
+        difficulty: share.difficulty,
+        worker: cap(share.worker),
+      })
+    })()
+    this.#emit(id)
+    return true
+  }
+
+  /** Forgets the first share, so the next accepted one confirms a new pool setting. */
+  clearFirstShare(id: string): void {
+    const cur = this.#byId.get(id)
+    if (!cur || cur.firstShare === null) return
+    this.#save({ ...cur, firstShare: null })
     this.#emit(id)
   }
 

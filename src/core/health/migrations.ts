@@ -10,8 +10,10 @@ import type { Migration } from '../store/migrations'
  *   bucket, so out-of-order writes still keep the latest). These five merge exactly, which is what
  *   keeps averages, sums and maxima right across tiers. WITHOUT ROWID: the primary key is the
  *   clustering key, so one series' buckets of one tier sit together and a chart query is a range
- *   scan. REAL columns store integral values as integers on disk (SQLite's REAL affinity), so
- *   share counts cost a byte or two.
+ *   scan. Rows are kept small because there are millions: NUMERIC affinity stores whole numbers
+ *   (share counts, difficulty sums, most temperatures) as 1–6 byte integers instead of 8-byte
+ *   floats, and a bucket holding one sample (the usual case in the finest tier) stores min, max
+ *   and last as NULL (0 bytes), meaning "equal to the sum".
  * - `health_tier_state` remembers how far the size cap trimmed a tier, so queries over older
  *   windows go to a coarser tier instead of showing a hole.
  * - `health_alerts` is the in-app alert centre: one row per incident (fired → recovered), plus
@@ -30,8 +32,8 @@ export const HEALTH_MIGRATIONS: Migration[] = [
       );
       CREATE TABLE health_agg (
         tier_ms INTEGER NOT NULL, series_id INTEGER NOT NULL, bucket_ms INTEGER NOT NULL,
-        n INTEGER NOT NULL, total REAL NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL,
-        last REAL NOT NULL, last_off_ms INTEGER NOT NULL,
+        n INTEGER NOT NULL, total NUMERIC NOT NULL, lo NUMERIC, hi NUMERIC,
+        last NUMERIC, last_off_ms INTEGER NOT NULL,
         PRIMARY KEY (tier_ms, series_id, bucket_ms)
       ) WITHOUT ROWID;
       CREATE TABLE health_tier_state (tier_ms INTEGER PRIMARY KEY, trimmed_before_ms INTEGER NOT NULL);

@@ -112,6 +112,10 @@ export class PoolService {
   private dirty = false
   private readonly timers: NodeJS.Timeout[] = []
   private lastBlock: { height: number; hashHex: string; foundAtMs: number } | null = null
+  /** The last job broadcast: when it started (monotonic) and how long building + writing it to every miner took. */
+  lastBroadcast:
+    | { jobId: string; height: number; clean: boolean; connections: number; startNs: bigint; fanOutMs: number }
+    | undefined
   private closed = false
   private abort = new AbortController()
 
@@ -249,13 +253,21 @@ export class PoolService {
 
   private applyPayout(run: Running, next: PoolConfig): void {
     const d = next.payoutAddress === null ? undefined : decodePayoutAddress(next.payoutAddress, next.network)
+    const nodeNetwork = run.source.status.network
+    // An address the connected node cannot pay is not put into the current job; the node check below reports it.
+    const payable = nodeNetwork === undefined || payoutProblem(next.payoutAddress, next.network, nodeNetwork) === null
     if (d?.ok) {
+      // The next template uses it in any case; the current one is rebuilt now when the node can pay it.
       run.work.setOptions({ payoutScript: d.script, coinbaseTag: next.coinbaseTag })
-      run.config = { ...run.config, payoutAddress: next.payoutAddress, coinbaseTag: next.coinbaseTag }
+      run.config = { ...run.config, coinbaseTag: next.coinbaseTag }
       const t = run.work.currentTemplate()
-      if (t) this.publish(run, t, true)
+      if (t && payable) this.publish(run, t, true)
     }
-    run.source.setPayoutCheck((net) => payoutProblem(next.payoutAddress, next.network, net))
+    // Re-checking means a fresh look at the node: only when the address or its network changed.
+    if (run.config.payoutAddress !== next.payoutAddress || run.config.network !== next.network) {
+      run.config = { ...run.config, payoutAddress: next.payoutAddress, network: next.network }
+      run.source.setPayoutCheck((net) => payoutProblem(next.payoutAddress, next.network, net))
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -494,7 +506,17 @@ export class PoolService {
 
   private publish(run: Running, template: Parameters<WorkFeed['publish']>[0], clean: boolean): void {
     try {
-      run.work.publish(template, { clean })
+      const startNs = process.hrtime.bigint()
+      // Builds the job and writes its notify to every ready connection, synchronously.
+      const job = run.work.publish(template, { clean })
+      this.lastBroadcast = {
+        jobId: job.id,
+        height: job.height,
+        clean,
+        connections: run.server.stats().ready,
+        startNs,
+        fanOutMs: Number(process.hrtime.bigint() - startNs) / 1e6,
+      }
     } catch (e) {
       // A template the job builder refuses (a node bug, or a tag/payout that cannot fit): the
       // previous job stays current and the owner is told.

@@ -32,6 +32,7 @@ import {
   type RejectReason,
   StratumErrorCode,
 } from '../stratum/messages'
+import type { StormPolicy } from '../stratum/session'
 import { Vardiff, type VardiffConfig } from '../stratum/vardiff'
 import type { ProxyJob } from './proxy-job'
 
@@ -74,6 +75,10 @@ export interface DownstreamHost {
   reissue(job: ProxyJob): ProxyJob
   /** Mask to offer a miner before it has an upstream. */
   defaultMask(): number
+  /** Escalation for a miner that sends only invalid shares. */
+  readonly storm: StormPolicy
+  /** A share passed local validation at `difficulty` (hashrate windows; must not allocate). */
+  onAccepted(difficulty: number, nowMs: number): void
   /** The miner sent a (new) worker name. */
   onAuthorize(name: string): void
   forward(share: ForwardShare): void
@@ -131,6 +136,9 @@ export class Downstream {
   private held: string[] | undefined
   private started = false
   private warnedBits = false
+  /** Since when every share was invalid (undefined after an accepted one), and the escalation step. */
+  private invalidSinceMs: number | undefined
+  private stormStage = 0
 
   constructor(
     vardiffCfg: VardiffConfig,
@@ -407,6 +415,7 @@ export class Downstream {
       this.reply(id, encodeReject(id, v.reason, v.detail))
       c.rejected++
       c.rejectedByReason[v.reason] = (c.rejectedByReason[v.reason] ?? 0) + 1
+      this.stormStep(nowMs)
       return
     }
     // Answer from local validation at once; the upstream verdict is accounted when it arrives
@@ -416,6 +425,9 @@ export class Downstream {
     c.diffAccepted += v.difficulty
     c.lastShareTsMs = nowMs
     if (v.shareDifficulty > c.bestShareDifficulty) c.bestShareDifficulty = v.shareDifficulty
+    this.invalidSinceMs = undefined
+    this.stormStage = 0
+    this.host.onAccepted(v.difficulty, nowMs)
     if (v.forward) c.forwarded++
     if (v.forward) this.host.forward(v.forward)
     if (this.vardiff.onShare(v.difficulty, nowMs) !== undefined) this.applyDifficultyNow(nowMs)
@@ -505,6 +517,36 @@ export class Downstream {
       }
     }
     return out
+  }
+
+  /**
+   * The local pool's escalation (ckpool's 60/120/180 s, research §2 step 14) for a miner that sends
+   * only invalid shares: fresh work, then `client.reconnect`, then the connection is dropped. One
+   * step per invalid share, so a miner always gets fresh work before it is asked to reconnect.
+   */
+  private stormStep(nowMs: number): void {
+    if (this.invalidSinceMs === undefined) {
+      this.invalidSinceMs = nowMs
+      return
+    }
+    const forMs = nowMs - this.invalidSinceMs
+    const p = this.host.storm
+    const due = forMs >= p.dropAfterMs ? 3 : forMs >= p.reconnectAfterMs ? 2 : forMs >= p.resendAfterMs ? 1 : 0
+    if (due <= this.stormStage) return
+    this.stormStage++
+    if (this.stormStage === 1) {
+      this.host.logger.info('invalid shares for a while: resending work', { connectionId: this.id })
+      const job = this.assignment ? this.host.currentJob(this.assignment.sessionId) : undefined
+      if (job && this.ready) {
+        this.lastSentDifficulty = undefined // set_difficulty goes out again
+        this.sendJob(this.host.reissue(job), true, nowMs)
+      }
+    } else if (this.stormStage === 2) {
+      this.host.logger.warn('invalid shares continue: asking the miner to reconnect', { connectionId: this.id })
+      this.host.write(encodeReconnect())
+    } else {
+      this.host.close(`only invalid shares for ${Math.round(forMs / 1000)} s`)
+    }
   }
 
   private reply(id: RpcId, line: string): void {

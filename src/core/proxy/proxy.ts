@@ -13,9 +13,11 @@
  */
 import net from 'node:net'
 import type { Logger } from '../logger'
+import { type Hashrates, RateWindows } from '../pool/accounting'
 import { JobIdAllocator } from '../pool/job'
 import { type DecodedItem, LineDecoder } from '../stratum/codec'
 import { encodeError, encodeReconnect, type RejectReason, StratumErrorCode } from '../stratum/messages'
+import { DEFAULT_STORM_POLICY, type StormPolicy } from '../stratum/session'
 import { type VardiffConfig, vardiffConfig } from '../stratum/vardiff'
 import { type Assignment, Downstream, type DownstreamHost, type ForwardShare } from './downstream'
 import { Emitter } from './emitter'
@@ -129,6 +131,8 @@ export interface ProxyOptions extends ProxyRouting {
   /** Default 3334 (the local pool usually has 3333); 0 = any free port. */
   port?: number
   vardiff?: Partial<VardiffConfig>
+  /** Escalation for a miner that sends only invalid shares (the local pool's policy). */
+  storm?: Partial<StormPolicy>
   failover?: Partial<FailoverPolicy>
   limits?: Partial<ProxyLimits>
   upstream?: {
@@ -245,6 +249,17 @@ export interface DeviceEvent {
   worker: string
   kind: 'connected' | 'disconnected'
   reason?: string
+  /** The device's last stats, on 'disconnected' (for accounting that must not lose its tail). */
+  final?: DeviceStats
+}
+
+export interface AuthorizeEvent {
+  tsMs: number
+  deviceId: number
+  remoteAddress: string
+  /** The name just authorized (a connection may authorize several). */
+  worker: string
+  userAgent: string
 }
 
 export interface ProxyEvents {
@@ -252,6 +267,15 @@ export interface ProxyEvents {
   pool: (e: PoolHealthEvent) => void
   share: (e: UpstreamShareEvent) => void
   device: (e: DeviceEvent) => void
+  authorize: (e: AuthorizeEvent) => void
+}
+
+/** How many live devices of a route's goal sit on each pool (undefined = waiting for one). */
+export interface PlacementCount {
+  routeId: string
+  goalIndex: number
+  poolId: string | undefined
+  devices: number
 }
 
 export interface UpstreamCounters {
@@ -287,7 +311,10 @@ export interface DeviceStats {
   versionMask: number | undefined
   connectedAtMs: number
   difficulty: number
+  /** The vardiff's own estimate (decayed share sum). */
   hashrateHs: number
+  /** From locally accepted difficulty over 1 m / 10 m / 1 h (Σ d · 2³² / s). */
+  hashrates: Hashrates
   /** Local validation at the device's difficulty. */
   local: {
     accepted: number
@@ -335,6 +362,8 @@ export interface PoolStats {
   lastJobTsMs: number | undefined
   msSinceLastJob: number | undefined
   counters: UpstreamCounters
+  /** From the difficulty the pool accepted, over 1 m / 10 m / 1 h. */
+  hashrates: Hashrates
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,6 +447,7 @@ interface PoolState {
   cooldownUntilMs: number
   sessions: UpSession[]
   counters: Counters
+  rates: RateWindows
 }
 
 interface Conn {
@@ -435,6 +465,7 @@ interface Conn {
   upstreamWorker: string | undefined
   upstreamWorkerProblem: string | undefined
   counters: Counters
+  rates: RateWindows
 }
 
 export class StratumProxy extends Emitter<ProxyEvents> {
@@ -443,7 +474,9 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   private readonly limits: ProxyLimits
   private readonly failover: FailoverPolicy
   private readonly vardiff: VardiffConfig
+  private readonly storm: StormPolicy
   private readonly mask: number
+  private totalRates = new RateWindows(Date.now())
   private routing: ProxyRouting
   private readonly pools = new Map<string, PoolState>()
   private readonly conns = new Map<number, Conn>()
@@ -466,6 +499,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     this.limits = { ...DEFAULT_PROXY_LIMITS, ...opts.limits }
     this.failover = { ...DEFAULT_FAILOVER, ...opts.failover }
     this.vardiff = vardiffConfig(opts.vardiff)
+    this.storm = { ...DEFAULT_STORM_POLICY, ...opts.storm }
     this.mask = (opts.upstream?.versionRollingMask ?? 0x1fffe000) >>> 0
     const check = checkRouting(opts)
     if (!check.ok) throw new RangeError(check.message)
@@ -576,6 +610,32 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   // ---------------------------------------------------------------------------------------------
   // Stats
 
+  /** Miners connected, and how many of them are getting work. */
+  minerCounts(): { connections: number; ready: number } {
+    let ready = 0
+    for (const c of this.conns.values()) if (!c.closed && c.dev.ready) ready++
+    return { connections: this.conns.size, ready }
+  }
+
+  /** Live devices per route, goal and pool (cheap: no per-device objects). */
+  placements(): PlacementCount[] {
+    const counts = new Map<string, PlacementCount>()
+    for (const c of this.conns.values()) {
+      if (c.closed) continue
+      const poolId = c.session?.pool.cfg.id
+      const key = `${c.routeId}\u0000${c.goalIndex}\u0000${poolId ?? ''}`
+      const hit = counts.get(key)
+      if (hit) hit.devices++
+      else counts.set(key, { routeId: c.routeId, goalIndex: c.goalIndex, poolId, devices: 1 })
+    }
+    return [...counts.values()]
+  }
+
+  /** Hashrate of every miner together, from locally accepted difficulty. */
+  hashrates(): Hashrates {
+    return this.totalRates.rates(Date.now())
+  }
+
   devices(): DeviceStats[] {
     const now = Date.now()
     return [...this.conns.values()].map((c) => this.deviceStats(c, now))
@@ -632,6 +692,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         lastJobTsMs: p.lastJobMs,
         msSinceLastJob: p.lastJobMs === undefined ? undefined : now - p.lastJobMs,
         counters: publicCounters(p.counters),
+        hashrates: p.rates.rates(now),
       }
     })
   }
@@ -658,6 +719,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       connectedAtMs: d.connectedAtMs,
       difficulty: d.vardiff.difficulty,
       hashrateHs: d.vardiff.hashrateHs(now),
+      hashrates: c.rates.rates(now),
       local: {
         accepted: k.accepted,
         rejected: k.rejected,
@@ -691,6 +753,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       cooldownUntilMs: 0,
       sessions: [],
       counters: newCounters(),
+      rates: new RateWindows(Date.now()),
     }
   }
 
@@ -1292,6 +1355,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
             k.rttCount++
           }
         }
+        if (o.accepted && !o.lost) p.rates.add(work.upstreamDifficulty, now)
         if (!o.lost) {
           if (o.accepted) p.rejectStreak = 0
           else if (++p.rejectStreak >= this.failover.rejectStreak && p.health === 'up') {
@@ -1350,6 +1414,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       upstreamWorker: undefined,
       upstreamWorkerProblem: undefined,
       counters: newCounters(),
+      rates: new RateWindows(now),
     } as unknown as Conn
     c.dev = new Downstream(this.vardiff, this.hostFor(c), { id, remoteAddress: ip, nowMs: now })
     this.conns.set(id, c)
@@ -1420,7 +1485,19 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         return fresh
       },
       defaultMask: () => this.mask,
+      storm: this.storm,
+      onAccepted: (difficulty, nowMs) => {
+        c.rates.add(difficulty, nowMs)
+        this.totalRates.add(difficulty, nowMs)
+      },
       onAuthorize: (name) => {
+        this.emit('authorize', {
+          tsMs: Date.now(),
+          deviceId: c.id,
+          remoteAddress: c.ip,
+          worker: name,
+          userAgent: c.dev.userAgent,
+        })
         this.workerByIp.set(c.ip, name)
         if (this.workerByIp.size > 10_000) this.workerByIp.delete(this.workerByIp.keys().next().value!)
         const route = this.routeIdFor(c)
@@ -1460,13 +1537,17 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   private cleanup(c: Conn): void {
     c.closed = true
     this.release(c)
-    if (this.conns.delete(c.id)) {
+    if (this.conns.has(c.id)) {
+      const now = Date.now()
+      const final = this.deviceStats(c, now)
+      this.conns.delete(c.id)
       this.emit('device', {
-        tsMs: Date.now(),
+        tsMs: now,
         deviceId: c.id,
         remoteAddress: c.ip,
         worker: c.dev.worker,
         kind: 'disconnected',
+        final,
       })
     }
   }

@@ -4,6 +4,7 @@ import { FleetPage } from './pages/FleetPage'
 import { PlaceholderPage } from './pages/PlaceholderPage'
 import { SettingsPage } from './pages/SettingsPage'
 import { SystemPage } from './pages/SystemPage'
+import { UsbPage } from './pages/UsbPage'
 import { navigate, ROUTES, type Route, useApp, useT } from './store'
 import { applyTheme } from './theme'
 
@@ -72,6 +73,7 @@ export function App() {
         <ConnectionBanner />
         {route === 'system' ? <SystemPage /> : null}
         {route === 'fleet' ? <FleetPage /> : null}
+        {route === 'usb' ? <UsbPage /> : null}
         {route === 'settings' ? <SettingsPage /> : null}
         {placeholder ? <PlaceholderPage title={`nav.${route}` as MessageKey} body={placeholder} /> : null}
       </main>

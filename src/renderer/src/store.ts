@@ -5,8 +5,8 @@ import { type Language, type MessageKey, translate } from './i18n'
 import { createTransport } from './transport'
 
 export type Theme = 'light' | 'dark' | 'system'
-export type Route = 'system' | 'fleet' | 'pools' | 'shares' | 'alerts' | 'settings'
-export const ROUTES: Route[] = ['system', 'fleet', 'pools', 'shares', 'alerts', 'settings']
+export type Route = 'system' | 'fleet' | 'usb' | 'pools' | 'shares' | 'alerts' | 'settings'
+export const ROUTES: Route[] = ['system', 'fleet', 'usb', 'pools', 'shares', 'alerts', 'settings']
 
 interface AppState {
   connection: ConnectionState

@@ -49,7 +49,8 @@ export function splitPoolAddress(text: string): PoolAddress {
   if (scheme) {
     const s = (scheme[1] as string).toLowerCase()
     // ESP-Miner's TLS flag and certificate are not part of what is written over USB.
-    if (!PLAIN_SCHEMES.has(s)) return { error: s.includes('ssl') || s.includes('tls') ? 'usb.err.tls' : 'usb.err.scheme' }
+    if (!PLAIN_SCHEMES.has(s))
+      return { error: s.includes('ssl') || s.includes('tls') ? 'usb.err.tls' : 'usb.err.scheme' }
     rest = rest.slice(scheme[0].length)
     fixed = true
   }

@@ -89,8 +89,8 @@ interface UsbState {
   formErrors: FieldErrors
   /** The pasted pool address was split into host and port. */
   poolFixed: boolean
-  /** Empty form fields were filled from the settings just read. */
-  formFilled: boolean
+  /** The port whose settings filled empty form fields (shown beside those settings). */
+  formFilledFrom: string | undefined
   bench: boolean
   /** Bench mode waits for a port absent from this set (the ports present when the last device finished). */
   benchKnown: string[] | undefined
@@ -115,7 +115,7 @@ export const useUsb = create<UsbState>(() => ({
   form: EMPTY_FORM,
   formErrors: {},
   poolFixed: false,
-  formFilled: false,
+  formFilledFrom: undefined,
   bench: false,
   benchKnown: undefined,
   benchBusy: false,
@@ -241,7 +241,10 @@ export function startUsbData(): void {
     {},
     {
       frame: onFlashFrame,
-      resync: () => useUsb.setState((s) => ({ jobs: Object.fromEntries(Object.entries(s.jobs).map(([k, j]) => [k, { ...j, lastSeq: 0 }])) })),
+      resync: () =>
+        useUsb.setState((s) => ({
+          jobs: Object.fromEntries(Object.entries(s.jobs).map(([k, j]) => [k, { ...j, lastSeq: 0 }])),
+        })),
     },
   )
   void refreshPorts()
@@ -388,14 +391,17 @@ function failJob(jobId: string, e: unknown): void {
 export const isRunning = (j: JobView | undefined): boolean =>
   !!j && !j.answered && !AFTER_DONE.has(j.phase) && j.phase !== 'failed'
 
-export async function readSettings(path: string, opts: { fillForm?: boolean } = {}): Promise<DeviceSettings | undefined> {
+export async function readSettings(
+  path: string,
+  opts: { fillForm?: boolean } = {},
+): Promise<DeviceSettings | undefined> {
   const jobId = beginJob(path, 'read')
   try {
     const r = await client.call('serial.readSettings', { path, jobId })
     endJob(jobId, { backupId: r.backupId, mac: r.mac })
     useUsb.setState((s) => ({
       settings: { ...s.settings, [path]: r },
-      ...(opts.fillForm !== false ? fillEmpty(s.form, r) : {}),
+      ...(opts.fillForm !== false ? fillEmpty(s.form, r, path) : {}),
     }))
     void loadBackups(r.mac)
     return r
@@ -406,7 +412,11 @@ export async function readSettings(path: string, opts: { fillForm?: boolean } = 
 }
 
 /** Fills only the fields still empty with what the device holds; passwords are never known here. */
-function fillEmpty(form: SetupForm, d: DeviceSettings): { form: SetupForm; formFilled: boolean } {
+function fillEmpty(
+  form: SetupForm,
+  d: DeviceSettings,
+  path: string,
+): { form: SetupForm; formFilledFrom: string | undefined } {
   const primary = d.pools.find((p) => p.role === 'primary')
   const out = { ...form }
   if (!out.ssid && d.wifi.ssid) out.ssid = d.wifi.ssid
@@ -417,7 +427,7 @@ function fillEmpty(form: SetupForm, d: DeviceSettings): { form: SetupForm; formF
     out.poolUser = dot === -1 ? primary.user : primary.user.slice(0, dot)
     if (dot !== -1) out.workerName = primary.user.slice(dot + 1)
   }
-  return { form: out, formFilled: JSON.stringify(out) !== JSON.stringify(form) }
+  return { form: out, formFilledFrom: JSON.stringify(out) !== JSON.stringify(form) ? path : undefined }
 }
 
 export async function writeSettings(path: string): Promise<MethodOutput<'serial.writeSettings'> | undefined> {

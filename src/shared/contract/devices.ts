@@ -127,6 +127,11 @@ export const Device = z.object({
   /** Last stratum worker and user agent seen by the local pool or proxy (passive matching). */
   worker: z.string().nullable(),
   userAgent: z.string().nullable(),
+  /**
+   * The first share Hashyard's pool or proxy accepted from this device since it was found or since
+   * its pools were last changed: the onboarding confirmation. null until then.
+   */
+  firstShare: z.object({ tsMs: z.number(), difficulty: z.number(), worker: z.string().nullable() }).nullable(),
   /** An operation running on the device right now (`assign-pools`, `reboot`, `locate`). */
   busy: z.string().nullable(),
 })
@@ -238,6 +243,37 @@ export const CredentialEntry = z.object({
 })
 
 const Ids = z.array(DeviceId).min(1).max(5000)
+
+/** One service seen by mDNS; names and hosts are untrusted network text (render as text only). */
+export const MdnsHitSchema = z.object({
+  name: z.string(),
+  host: z.string(),
+  address: z.string().nullable(),
+  port: z.number().int(),
+  match: z.enum(['axeos-subtype', 'txt-asic', 'instance-name', 'hostname']),
+  state: z.enum(['identifying', 'identified', 'unidentified', 'ignored']),
+  deviceId: z.string().nullable(),
+  vendor: z.string().nullable(),
+  reason: z.string().nullable(),
+  lastSeenMs: z.number(),
+  checkedAtMs: z.number().nullable(),
+})
+
+const MdnsStatus = z.object({
+  running: z.boolean(),
+  startedAtMs: z.number().nullable(),
+  hits: z.array(MdnsHitSchema),
+})
+
+/** A pool URL a miner on the LAN can reach: this host's LAN address, never localhost or `.local`. */
+export const AppPoolUrl = z.object({
+  url: z.string(),
+  address: z.string(),
+  /** The network interface the address belongs to (`eth0`, `en0`, `Wi-Fi`). */
+  interface: z.string(),
+  /** The interface's subnet, e.g. `192.168.1.0/24`: pick the one your miners are on. */
+  cidr: z.string().nullable(),
+})
 
 export const devicesContract = {
   'scan.start': method(
@@ -359,6 +395,24 @@ export const devicesContract = {
       .strict(),
     z.object({ entries: z.array(ActionEntry) }),
     'What was done to a device (or to all), newest first.',
+  ),
+
+  'mdns.start': method(
+    Empty,
+    MdnsStatus,
+    'Starts mDNS/DNS-SD discovery (AxeOS `_axeos._sub._http._tcp`, vendor names under `_http._tcp`); found miners join the table with source mdns.',
+  ),
+  'mdns.stop': method(Empty, MdnsStatus, 'Stops mDNS discovery; what it found stays in the device table.'),
+  'mdns.status': method(Empty, MdnsStatus, 'Whether mDNS discovery runs, and the services it saw with their outcome.'),
+  'devices.appPoolUrls': method(
+    z
+      .object({
+        /** The stratum port of Hashyard's pool or proxy. */
+        port: z.number().int().min(1).max(65535),
+      })
+      .strict(),
+    z.object({ urls: z.array(AppPoolUrl) }),
+    "Hashyard's own pool URLs as miners must be given them: `stratum+tcp://<LAN IPv4>:<port>` for each LAN interface.",
   ),
 
   'scan.stream': topic(

@@ -2,6 +2,7 @@ import type { z } from 'zod'
 import type { MethodSpec, TopicSpec } from '../contract-kit'
 import { devicesContract } from './devices'
 import { poolContract } from './pool'
+import { proxyContract } from './proxy'
 import { serialContract } from './serial'
 import { systemContract } from './system'
 
@@ -16,6 +17,7 @@ export const contract = {
   ...serialContract,
   ...devicesContract,
   ...poolContract,
+  ...proxyContract,
 } as const satisfies Record<string, MethodSpec | TopicSpec>
 
 export type Contract = typeof contract

@@ -273,6 +273,9 @@ export class AlertEngine {
           },
         })
       }
+      default:
+        // Observations cross from other modules' code; an unknown kind is ignored, not a crash.
+        return []
     }
   }
 

@@ -2,7 +2,7 @@ import { useEffect, useId, useRef, useState } from 'react'
 import type { DeviceSettings, SerialPortInfo } from '../../../shared/contract/serial'
 import type { MessageKey } from '../i18n'
 import { useT } from '../store'
-import { adviceFor, BYTE_PHASES, type FieldErrors, STEPS, type SetupForm } from '../usb-form'
+import { adviceFor, BYTE_PHASES, type FieldErrors, type SetupForm, STEPS } from '../usb-form'
 import {
   closeMonitor,
   dismissNotice,
@@ -103,11 +103,7 @@ function PortsCard() {
                 <td className="mono">{p.mac ?? '—'}</td>
                 <td className="mono">{p.lastIp ?? '—'}</td>
                 <td>
-                  <button
-                    type="button"
-                    aria-pressed={p.path === selected}
-                    onClick={() => void selectPort(p.path)}
-                  >
+                  <button type="button" aria-pressed={p.path === selected} onClick={() => void selectPort(p.path)}>
                     {p.path === selected ? t('usb.selected') : t('usb.select')}
                     <span className="sr-only"> {p.path}</span>
                   </button>
@@ -166,12 +162,12 @@ function MonitorCard({ path }: { path: string }) {
           </button>
         )}
       </div>
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must be reachable by keyboard (WCAG 2.1.1). */}
       <div
         className="usb-log mono"
         role="log"
         aria-live="off"
         aria-label={t('usb.log.label', { path })}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must be reachable by keyboard (WCAG 2.1.1).
         tabIndex={0}
         ref={logRef}
         data-testid="usb-log"
@@ -198,7 +194,7 @@ function SettingsCard({ path }: { path: string }) {
   const t = useT()
   const settings = useUsb((s) => s.settings[path])
   const job = useUsb((s) => selectCurrentJob(s, path))
-  const filled = useUsb((s) => s.formFilled)
+  const filled = useUsb((s) => s.formFilledFrom === path)
   const busy = isRunning(job)
   return (
     <section className="card" aria-labelledby="usb-settings-h">
@@ -257,15 +253,7 @@ function SettingsList({ s, t }: { s: DeviceSettings; t: T }) {
   )
 }
 
-function PoolRow({
-  p,
-  t,
-  pw,
-}: {
-  p: DeviceSettings['pools'][number]
-  t: T
-  pw: (has: boolean) => React.ReactNode
-}) {
+function PoolRow({ p, t, pw }: { p: DeviceSettings['pools'][number]; t: T; pw: (has: boolean) => React.ReactNode }) {
   return (
     <>
       <dt>
@@ -369,7 +357,9 @@ function FormCard({ path }: { path: string }) {
                 invalid={!!errors.wifiPassword}
               />
               <p id="usb-wifiPassword-hint" className="usb-hint-text">
-                {settings?.wifi.hasPassword ? `${t('usb.saved')}. ${t('usb.form.passwordKeep')}` : t('usb.form.passwordNote')}
+                {settings?.wifi.hasPassword
+                  ? `${t('usb.saved')}. ${t('usb.form.passwordKeep')}`
+                  : t('usb.form.passwordNote')}
               </p>
               <FieldError id="usb-wifiPassword-err" errors={errors} field="wifiPassword" t={t} />
             </div>
@@ -533,11 +523,19 @@ function JobProgress({ job }: { job: JobView }) {
   const t = useT()
   const steps = STEPS[job.op]
   const at = steps.findIndex((s) => s.phase === job.phase)
-  const finished = job.phase === 'done' || job.phase === 'waiting-for-ip' || job.phase === 'online' || job.phase === 'no-ip'
+  const finished =
+    job.phase === 'done' || job.phase === 'waiting-for-ip' || job.phase === 'online' || job.phase === 'no-ip'
   const failed = job.phase === 'failed'
   const label = t(`usb.job.${job.op}`)
   return (
-    <div className="usb-job" data-testid="usb-progress" data-phase={job.phase} data-op={job.op}>
+    <div
+      className="usb-job"
+      data-testid="usb-progress"
+      data-phase={job.phase}
+      data-op={job.op}
+      data-path={job.path}
+      data-fraction={job.fraction}
+    >
       <h3>{label}</h3>
       <progress max={1} value={job.fraction} aria-label={label} />
       <ol className="usb-steps">
@@ -545,7 +543,9 @@ function JobProgress({ job }: { job: JobView }) {
           const state = finished || i < at ? 'done' : i === at && !failed ? 'now' : failed && i === at ? 'bad' : 'todo'
           return (
             <li key={s.phase} className={state}>
-              <span aria-hidden="true">{state === 'done' ? '✓' : state === 'now' ? '●' : state === 'bad' ? '✕' : '○'}</span>{' '}
+              <span aria-hidden="true">
+                {state === 'done' ? '✓' : state === 'now' ? '●' : state === 'bad' ? '✕' : '○'}
+              </span>{' '}
               {t(`usb.phase.${s.phase}`)}
               <span className="sr-only"> ({t(`usb.step.${state}`)})</span>
             </li>
