@@ -37,6 +37,7 @@ export interface PoolBenchRow {
   'submits/s': number
   'p50 ms': number | null
   'p99 ms': number | null
+  'paced 1/s p50/p99 ms': string
   'loop p99 ms': number
   'server CPU %': number
   'server µs/submit': number
@@ -185,6 +186,7 @@ async function stage(pool: Pool, clients: number, seconds: number, broadcast: bo
     // A new job for everyone through the real API path (a coinbase tag change rebuilds the job
     // and sends it clean to every connection), several times; then a real new block from the node.
     const fanOut: number[] = []
+    const fanOutCpu: number[] = []
     const toLast: number[] = []
     for (let round = 0; round <= BROADCAST_ROUNDS; round++) {
       const newBlock = round === BROADCAST_ROUNDS
@@ -200,9 +202,10 @@ async function stage(pool: Pool, clients: number, seconds: number, broadcast: bo
       }
       const last = BigInt(b.lastNs as string)
       if (newBlock) {
-        broadcastMs = `fan-out ${median(fanOut).toFixed(1)}, last client ${median(toLast).toFixed(1)}; new block: node→last client ${ms(last - t0).toFixed(0)}`
+        broadcastMs = `fan-out ${median(fanOut).toFixed(1)} (CPU ${median(fanOutCpu).toFixed(1)}), last client ${median(toLast).toFixed(1)}; new block: node→last client ${ms(last - t0).toFixed(0)}`
       } else {
         fanOut.push(sent.fanOutMs)
+        fanOutCpu.push(sent.fanOutCpuMs)
         toLast.push(ms(last - sent.startNs))
       }
     }
@@ -218,6 +221,9 @@ async function stage(pool: Pool, clients: number, seconds: number, broadcast: bo
   const cpu = process.cpuUsage(cpu0)
   loop.disable()
   const after = process.memoryUsage()
+  // Then the farm-like load: one share per second per client, spread out (latency without a queue).
+  loader.send(`paced 1 ${Math.max(3, Math.round(seconds / 2))}`)
+  const paced = await loader.next('paced')
   await loader.close()
   const errors = r.errors as Record<string, number>
   const unexpected = Object.keys(errors).filter((k) => !k.startsWith('reject '))
@@ -227,6 +233,7 @@ async function stage(pool: Pool, clients: number, seconds: number, broadcast: bo
     'submits/s': r.perSec as number,
     'p50 ms': r.p50ms as number | null,
     'p99 ms': r.p99ms as number | null,
+    'paced 1/s p50/p99 ms': `${String(paced.p50ms)} / ${String(paced.p99ms)}`,
     'loop p99 ms': Number((loop.percentile(99) / 1e6).toFixed(1)),
     'server CPU %': Math.round(((cpu.user + cpu.system) / elapsedUs) * 100),
     // CPU the server process spent per answered submit: the figure least moved by other load on the machine.
@@ -241,32 +248,67 @@ async function stage(pool: Pool, clients: number, seconds: number, broadcast: bo
   }
 }
 
+/**
+ * Each stage runs in a fresh server process (this file with `--stage N`), so its RSS baseline is
+ * clean; the load generator is that process's own child.
+ */
 export async function runPoolBench(opts: { stages?: number[]; seconds?: number } = {}): Promise<PoolBenchRow[]> {
   const stages = opts.stages ?? [50, 1000, 5000]
   const seconds = opts.seconds ?? Number(process.env.POOL_BENCH_SECONDS ?? 10)
-  const pool = await startPool()
   const rows: PoolBenchRow[] = []
+  for (const n of stages) {
+    const args = [
+      '--import',
+      'tsx',
+      '--no-warnings',
+      'bench/pool.ts',
+      '--stage',
+      String(n),
+      '--seconds',
+      String(seconds),
+    ]
+    if (n === stages.at(-1)) args.push('--broadcast')
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (d: string) => {
+      out += d
+    })
+    const code = await new Promise<number | null>((r) => child.once('exit', r))
+    const line = out.split('\n').find((l) => l.startsWith('{"row"'))
+    if (code !== 0 || line === undefined) throw new Error(`pool bench stage ${n} failed (exit ${String(code)}): ${out}`)
+    rows.push((JSON.parse(line) as { row: PoolBenchRow }).row)
+  }
+  return rows
+}
+
+async function runStage(clients: number, seconds: number, broadcast: boolean): Promise<PoolBenchRow> {
+  const pool = await startPool()
   try {
-    for (const n of stages) {
-      rows.push(await stage(pool, n, seconds, n === stages.at(-1)))
-      // Let the server drop the closed sockets before the next baseline.
-      await sleep(1500)
-    }
+    return await stage(pool, clients, seconds, broadcast)
   } finally {
     await pool.close()
   }
-  return rows
 }
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
+const argv = process.argv.slice(2)
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(name)
+  return i >= 0 ? argv[i + 1] : undefined
+}
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
-  if (process.argv.includes('--serve')) {
+  if (argv.includes('--serve')) {
     const pool = await startPool()
     console.log(`pool listening on 127.0.0.1:${pool.port} (Ctrl+C to stop)`)
     process.once('SIGINT', () => void pool.close().then(() => process.exit(0)))
+  } else if (arg('--stage') !== undefined) {
+    const row = await runStage(Number(arg('--stage')), Number(arg('--seconds') ?? 10), argv.includes('--broadcast'))
+    console.log(JSON.stringify({ row }))
+    process.exit(0)
   } else {
     console.table(await runPoolBench())
   }

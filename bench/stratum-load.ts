@@ -9,8 +9,10 @@
 //   stdout ← {"type":"ready",...}       all clients hold a job
 //   stdin  → watch                      record when each client next gets a clean job
 //   stdout ← {"type":"broadcast",...}   monotonic (CLOCK_MONOTONIC, same clock as the parent) times
-//   stdin  → load                       run the submit load
+//   stdin  → load                       run the submit load (depth in flight per client)
 //   stdout ← {"type":"load",...}
+//   stdin  → paced HZ SECONDS           every client submits HZ times a second (open loop)
+//   stdout ← {"type":"paced",...}
 //   stdin  → exit
 // Usage by hand: npx tsx bench/stratum-load.ts --port 3333 --clients 1000 --seconds 10 --auto
 import { randomBytes } from 'node:crypto'
@@ -276,6 +278,52 @@ class Run {
     }
   }
 
+  /**
+   * Open-loop load: every client submits `perClientHz` times a second (spread evenly, not in
+   * bursts) for `seconds`, as a farm does; the latency then measures the server, not a queue the
+   * generator built itself.
+   */
+  async paced(perClientHz: number, seconds: number): Promise<Record<string, unknown>> {
+    this.answered = 0
+    this.accepted = 0
+    this.rejected = 0
+    this.latenciesMs = []
+    this.measuring = true
+    this.stopAtMs = 0 // answers do not trigger further submits
+    const periodMs = 1000 / perClientHz
+    const endMs = Date.now() + seconds * 1000
+    const timers: NodeJS.Timeout[] = []
+    this.clients.forEach((c, i) => {
+      const start = setTimeout(
+        () => {
+          c.submit()
+          const t = setInterval(() => {
+            if (Date.now() < endMs) c.submit()
+          }, periodMs)
+          timers.push(t)
+        },
+        (i / this.clients.length) * periodMs,
+      )
+      timers.push(start)
+    })
+    await sleep(seconds * 1000 + 1000)
+    for (const t of timers) clearTimeout(t)
+    this.measuring = false
+    const lat = this.latenciesMs.sort((x, y) => x - y)
+    const q = (p: number): number | null =>
+      lat.length === 0 ? null : Number(lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(2))
+    return {
+      clients: this.clients.length,
+      perClientHz,
+      answered: this.answered,
+      perSec: Math.round(this.answered / seconds),
+      p50ms: q(0.5),
+      p99ms: q(0.99),
+      maxms: lat.length ? Number(lat.at(-1)!.toFixed(2)) : null,
+      errors: this.errors,
+    }
+  }
+
   close(): void {
     for (const c of this.clients) c.socket.destroy()
   }
@@ -310,7 +358,10 @@ async function main(): Promise<void> {
     const cmd = line.trim()
     if (cmd === 'watch') emit({ type: 'broadcast', ...(await run.watchBroadcast()) })
     else if (cmd === 'load') emit({ type: 'load', ...(await run.load()) })
-    else if (cmd === 'exit') break
+    else if (cmd.startsWith('paced ')) {
+      const [, hz = '1', secs = '5'] = cmd.split(' ')
+      emit({ type: 'paced', ...(await run.paced(Number(hz), Number(secs))) })
+    } else if (cmd === 'exit') break
   }
   run.close()
   process.exit(0)

@@ -8,7 +8,7 @@ import { launchChromium, resultsDir, seriousA11yViolations, startServer } from '
  * The USB setup screen in Chromium against the built headless server with simulated boards
  * (`HASHYARD_SIMULATE_SERIAL=1`: the simulated ESP32 ROM bootloader and ESP-Miner log behind
  * serialport's mock binding). The first board holds the AxeOS ≤ 2.14 fixture settings; each time a
- * written board reports its IP, the simulator plugs in the next one (three in all).
+ * written board reports its IP, the simulator plugs in a second one (AxeOS ≥ 2.15 pool slots).
  */
 
 /** Every password in play: on the simulated boards before, and typed here. None may reach the page. */
@@ -135,11 +135,12 @@ describe('USB setup with simulated ESP-Miner boards', () => {
     expect(fractions.at(-1)).toBe(1)
     await expectNoSecrets()
 
-    // Bench mode: the next board plugged in gets the same settings with the next worker name,
-    // including a factory-blank one; each reports its IP.
+    // Bench mode: the next board plugged in (AxeOS ≥ 2.15 pool slots) is read, then gets the same
+    // settings with the next worker name, and reports its IP.
     const benchRows = page.getByTestId('usb-bench-row')
-    await expect.poll(() => benchRows.count(), { timeout: 90_000 }).toBe(3)
-    await benchRows.nth(2).filter({ hasText: '127.0.77.3' }).waitFor({ timeout: 60_000 })
+    await benchRows.nth(1).filter({ hasText: '127.0.77.2' }).waitFor({ timeout: 60_000 })
+    expect(await benchRows.count()).toBe(2)
+    expect(await page.getByTestId('usb-layout').textContent()).toBe('AxeOS 2.15 or newer (pool slots)')
     const cells = async (i: number) => (await benchRows.nth(i).locator('td').allTextContents()).map((c) => c.trim())
     expect(await cells(0)).toEqual([
       '/dev/ttyACM0',
@@ -153,14 +154,8 @@ describe('USB setup with simulated ESP-Miner boards', () => {
       '24:58:7c:5e:a0:02',
       'The miner joined the network as 127.0.77.2.',
     ])
-    expect(await cells(2)).toEqual([
-      '/dev/ttyACM2',
-      'rack1-03',
-      '24:58:7c:5e:a0:03',
-      'The miner joined the network as 127.0.77.3.',
-    ])
-    expect(await page.getByLabel('Worker name', { exact: true }).inputValue()).toBe('rack1-04')
-    await page.getByText('Bench mode: plug in the next miner. It will be set up as rack1-04.').waitFor()
+    expect(await page.getByLabel('Worker name', { exact: true }).inputValue()).toBe('rack1-03')
+    await page.getByText('Bench mode: plug in the next miner. It will be set up as rack1-03.').waitFor()
 
     // Back on the first board: its log shows the firmware booting with what was written.
     await page
@@ -193,7 +188,7 @@ describe('USB setup with simulated ESP-Miner boards', () => {
 
     // Restore: the backup goes back to the board it came from, verified, with its own progress.
     await backups.getByRole('button', { name: 'Restore' }).first().click()
-    await backups.getByText(/Write the backup of .* back to the miner on \/dev\/ttyACM2\?/).waitFor()
+    await backups.getByText(/Write the backup of .* back to the miner on \/dev\/ttyACM0\?/).waitFor()
     await backups.getByRole('button', { name: 'Restore now' }).click()
     await page.getByText('Backup restored and verified. The miner is restarting.').waitFor({ timeout: 30_000 })
     expect(problems).toEqual([])

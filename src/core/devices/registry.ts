@@ -14,6 +14,7 @@ import { cgminerRaw } from './cgminer/client'
 import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
 import { deviceErr, deviceError } from './device-error'
+import { createEpicDriver, detectEpic } from './epic/driver'
 import { createLuxosDriver, detectLuxos } from './luxos/driver'
 import { type HttpResponse, httpRequest } from './http-client'
 import type {
@@ -197,6 +198,11 @@ export async function identifyDevice(
     const id = await detectBraiins(endpoint, opts)
     if (id.ok) return ok({ identity: id.value, driver: createBraiinsDriver(id.value, opts), kind })
   }
+  if (kind === 'epic') {
+    // ePIC's API is HTTP on the RPC port (4028), which the cgminer probe cannot parse.
+    const id = await detectEpic(endpoint, opts)
+    return id.ok ? ok({ identity: id.value, driver: createEpicDriver(id.value, opts), kind }) : id
+  }
   if (kind === 'luxos' && report.cgminer) {
     const id = await detectLuxos(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createLuxosDriver(id.value, opts), kind }) : id
@@ -256,7 +262,7 @@ export function driverFor(
     case 'luxos':
       return ok(createLuxosDriver(identity, opts))
     case 'epic':
-      return deviceErr('NOT_SUPPORTED', 'ePIC has no driver yet')
+      return ok(createEpicDriver(identity, opts))
     default:
       return ok(createCgminerDriver(identity, opts.privileged ?? false, opts))
   }

@@ -114,7 +114,15 @@ export class PoolService {
   private lastBlock: { height: number; hashHex: string; foundAtMs: number } | null = null
   /** The last job broadcast: when it started (monotonic) and how long building + writing it to every miner took. */
   lastBroadcast:
-    | { jobId: string; height: number; clean: boolean; connections: number; startNs: bigint; fanOutMs: number }
+    | {
+        jobId: string
+        height: number
+        clean: boolean
+        connections: number
+        startNs: bigint
+        fanOutMs: number
+        fanOutCpuMs: number
+      }
     | undefined
   private closed = false
   private abort = new AbortController()
@@ -507,8 +515,10 @@ export class PoolService {
   private publish(run: Running, template: Parameters<WorkFeed['publish']>[0], clean: boolean): void {
     try {
       const startNs = process.hrtime.bigint()
+      const cpu0 = process.cpuUsage()
       // Builds the job and writes its notify to every ready connection, synchronously.
       const job = run.work.publish(template, { clean })
+      const cpu = process.cpuUsage(cpu0)
       this.lastBroadcast = {
         jobId: job.id,
         height: job.height,
@@ -516,6 +526,7 @@ export class PoolService {
         connections: run.server.stats().ready,
         startNs,
         fanOutMs: Number(process.hrtime.bigint() - startNs) / 1e6,
+        fanOutCpuMs: (cpu.user + cpu.system) / 1000,
       }
     } catch (e) {
       // A template the job builder refuses (a node bug, or a tag/payout that cannot fit): the

@@ -741,7 +741,7 @@ export class ProxyService {
 
   private wire(run: Running): void {
     const p = run.proxy
-    p.on('switch', (e) => this.onSwitch(e))
+    p.on('switch', (e) => this.gatherSwitch(e))
     p.on('pool', (e) => this.onPoolHealth(e))
     p.on('share', () => {
       this.dirty = true
@@ -786,7 +786,7 @@ export class ProxyService {
    * A pool failure moves every device on it in one synchronous pass: the per-device switch events
    * are gathered and turned into one frame and one event per (from, to, reason, method).
    */
-  private onSwitch(e: SwitchEvent): void {
+  private gatherSwitch(e: SwitchEvent): void {
     const key = `${e.fromPoolId ?? ''}\u0000${e.toPoolId}\u0000${e.reason}\u0000${e.method}`
     const hit = this.pendingSwitches.get(key)
     if (hit) {

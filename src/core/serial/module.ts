@@ -114,9 +114,9 @@ export function createSerialModule(opts: SerialModuleOptions = {}): CoreModuleDe
 /**
  * The boards of `HASHYARD_SIMULATE_SERIAL=1`: the simulated ROM bootloader and ESP-Miner log of
  * `esp-rom/testing/simulated-rom.ts` behind `serialport`'s mock binding, so every byte takes the
- * same path as with a real port. One AxeOS ≤ 2.14 board is plugged at start; each time a written
- * board reports its IP, the next one is "plugged in" (AxeOS ≥ 2.15 slots, then a factory-blank
- * board), up to three, so bench mode can be shown. The boards report loopback addresses
+ * same path as with a real port. One AxeOS ≤ 2.14 board is plugged at start; when it has been
+ * written and reports its IP, a second one (AxeOS ≥ 2.15 pool slots) is "plugged in", so bench
+ * mode can be shown. The boards report loopback addresses
  * (127.0.77.x): nothing on the network is contacted when the fleet picks them up.
  * Loaded on demand: production never imports the simulator.
  */
@@ -132,7 +132,6 @@ async function simulatedBoards(logger: Logger) {
   const boards = [
     'hostname,data,string,bitaxe-rack2-07\nwifissid,data,string,FarmNet 2.4\nwifipass,data,string,correct horse battery\nstratumurl,data,string,192.168.1.20\nstratumport,data,u16,3333\nstratumuser,data,string,bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq.rack2-07\nstratumpass,data,string,x\nfbstratumurl,data,string,public-pool.io\nfbstratumport,data,u16,21496\nfbstratumuser,data,string,bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq.rack2-07\nfbstratumpass,data,string,x\n',
     'hostname,data,string,bitaxe-home\nwifissid,data,string,Home\nwifipass,data,string,hunter22\npool_1,data,string,"{""url"":""192.168.1.20"",""port"":3333,""user"":""bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq.home"",""pass"":""x""}"\nprim_idx,data,u16,0\nsec_idx,data,u16,1\n',
-    '',
   ]
   const bench = new SimulatedBench()
   let plugged = 0

@@ -2,15 +2,15 @@ import { useEffect } from 'react'
 import type { MessageKey } from './i18n'
 import { FleetPage } from './pages/FleetPage'
 import { PlaceholderPage } from './pages/PlaceholderPage'
+import { PoolsPage } from './pages/PoolsPage'
 import { SettingsPage } from './pages/SettingsPage'
+import { SharesPage } from './pages/SharesPage'
 import { SystemPage } from './pages/SystemPage'
 import { UsbPage } from './pages/UsbPage'
 import { navigate, ROUTES, type Route, useApp, useT } from './store'
 import { applyTheme } from './theme'
 
 const PLACEHOLDERS: Partial<Record<Route, MessageKey>> = {
-  pools: 'placeholder.pools',
-  shares: 'placeholder.shares',
   alerts: 'placeholder.alerts',
 }
 
@@ -73,6 +73,8 @@ export function App() {
         <ConnectionBanner />
         {route === 'system' ? <SystemPage /> : null}
         {route === 'fleet' ? <FleetPage /> : null}
+        {route === 'pools' ? <PoolsPage /> : null}
+        {route === 'shares' ? <SharesPage /> : null}
         {route === 'usb' ? <UsbPage /> : null}
         {route === 'settings' ? <SettingsPage /> : null}
         {placeholder ? <PlaceholderPage title={`nav.${route}` as MessageKey} body={placeholder} /> : null}

@@ -179,7 +179,7 @@ function isSubscribeResult(m: Json): boolean {
  * configure and extranonce.subscribe; resolves after the first job.
  */
 export async function connectMiner(
-  h: ProxyHarness,
+  h: Pick<ProxyHarness, 'port' | 'miners'>,
   opts: { user?: string; extranonce?: boolean; configureMask?: string; ua?: string; suggest?: number } = {},
 ): Promise<ProxyMiner> {
   const miner = await TestMiner.connect(h.port)
