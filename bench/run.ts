@@ -1,6 +1,7 @@
 // npm run bench: every benchmark of the project, one after the other, with the machine named.
 // Figures are for comparison on one machine (ratios), not absolute promises; the README quotes them.
-import { cpus, totalmem } from 'node:os'
+import { cpus, loadavg, totalmem } from 'node:os'
+import { runPoolBench } from './pool'
 import { runStoreBench } from './store'
 
 const only = process.argv.slice(2)
@@ -13,4 +14,16 @@ console.log(
 if (want('store')) {
   console.log('\n== store: 200k rows in 1,000-row transactions, then a 100k-row range aggregate ==')
   console.table(runStoreBench())
+}
+
+if (want('pool')) {
+  console.log(
+    '\n== pool: stratum load (4 submits in flight per client, then 1 share/s per client), idle memory, job broadcast ==',
+  )
+  console.log(
+    `load average before: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} (the machine may be shared)`,
+  )
+  console.table(await runPoolBench())
 }

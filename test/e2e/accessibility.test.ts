@@ -5,7 +5,7 @@ import { resultsDir, seriousA11yViolations, useServerAndBrowser } from './suppor
 
 const env = useServerAndBrowser()
 
-const SCREENS = ['system', 'fleet', 'pools', 'shares', 'alerts', 'settings'] as const
+const SCREENS = ['system', 'fleet', 'usb', 'pools', 'shares', 'alerts', 'settings'] as const
 
 describe('accessibility (axe-core, WCAG 2.1 A/AA) in both themes', () => {
   for (const theme of ['light', 'dark'] as const) {

@@ -13,6 +13,8 @@ import { launchChromium, resultsDir, seriousA11yViolations, startServer } from '
 
 /** Every password in play: on the simulated boards before, and typed here. None may reach the page. */
 const SECRETS = ['correct horse battery', 'hunter22', 'bench-wifi-secret', 'pool-secret-77']
+/** A Wi-Fi name that is also markup: the device echoes it in its log, and it must stay text. */
+const SSID = '<img src=x onerror=__p=1>Bench'
 
 let server: Awaited<ReturnType<typeof startServer>>
 let browser: Browser
@@ -92,7 +94,7 @@ describe('USB setup with simulated ESP-Miner boards', () => {
     await page.getByText('Use only letters, digits and _ @ + : - (up to 32), no dots.').waitFor()
 
     // A pasted stratum+tcp:// URL is fixed up into host and port, not refused.
-    await page.getByLabel('Network name (SSID)', { exact: true }).fill('BenchNet')
+    await page.getByLabel('Network name (SSID)', { exact: true }).fill(SSID)
     await page.getByLabel('Wi-Fi password', { exact: true }).fill('bench-wifi-secret')
     await page.getByLabel('Pool address', { exact: true }).fill('stratum+tcp://127.0.0.1:3333/')
     await page.getByLabel('Pool address', { exact: true }).blur()
@@ -163,8 +165,12 @@ describe('USB setup with simulated ESP-Miner boards', () => {
       .filter({ hasText: '/dev/ttyACM0' })
       .getByRole('button', { name: /Select/ })
       .click()
-    await expect.poll(() => log.textContent(), { timeout: 10_000 }).toContain('connect: Connected to SSID: BenchNet')
+    await expect.poll(() => log.textContent(), { timeout: 10_000 }).toContain(`connect: Connected to SSID: ${SSID}`)
+    expect(await page.locator('main img').count()).toBe(0)
+    expect(await page.evaluate(() => (window as unknown as { __p?: number }).__p)).toBeUndefined()
     await page.getByTestId('usb-ip').filter({ hasText: '127.0.77.1' }).waitFor()
+    // What was read before the write is marked as such.
+    await page.getByTestId('usb-settings-stale').waitFor()
 
     // Backups are listed per MAC, each with Restore.
     const backups = page.getByTestId('usb-backups')

@@ -2,8 +2,8 @@
  * The host's LAN IPv4 addresses, for the pool URLs Hashyard offers miners. A miner needs an
  * address it can route to: never `localhost` (that is the miner itself) and never a `.local`
  * name (most miner firmware has no mDNS resolver). Loopback, link-local (169.254/16, no DHCP)
- * and virtual bridges (Docker, libvirt, VirtualBox, veth pairs) are skipped: miners cannot reach
- * them. Pure over the interface list so it is tested without a network.
+ * virtual bridges (Docker, libvirt, VirtualBox, veth pairs) and VPN tunnels are skipped: miners
+ * cannot reach them. Pure over the interface list so it is tested without a network.
  */
 import os from 'node:os'
 import { intToIp, ipToInt } from '../discovery/ip-range'
@@ -15,8 +15,12 @@ export interface LanAddress {
   cidr: string | null
 }
 
-/** Interface names of container and VM bridges, virtual Ethernet pairs and the like. */
-const VIRTUAL = /^(docker\d*|br-[0-9a-f]+|veth|virbr|vboxnet|vmnet|cni|flannel|cali|lxcbr|lxdbr|podman|kube-bridge)/i
+/**
+ * Interface names of container and VM bridges, virtual Ethernet pairs, and VPN tunnels (a miner
+ * on the LAN cannot route to a Tailscale or WireGuard address).
+ */
+const VIRTUAL =
+  /^(docker\d*|br-[0-9a-f]+|veth|virbr|vboxnet|vmnet|cni|flannel|cali|lxcbr|lxdbr|podman|kube-bridge|tun|tap|wg|tailscale|utun|zt)/i
 
 function isPrivate(n: number): boolean {
   const a = n >>> 24

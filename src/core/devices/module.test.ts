@@ -6,8 +6,8 @@ import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AntminerSim, startAntminerSim } from '../../../test/support/sim-devices/antminer-sim'
 import { type AxeosSim, startAxeosSim } from '../../../test/support/sim-devices/axeos-sim'
-import { type CgminerSim, startCgminerSim } from '../../../test/support/sim-devices/cgminer-sim'
 import { fixtureText } from '../../../test/support/sim-devices/fixtures'
+import { type LuxosSim, startLuxosSim } from '../../../test/support/sim-devices/luxos-sim'
 import { tempDir } from '../../../test/support/temp-dir'
 import type { Device, ScanFrame } from '../../shared/contract/devices'
 import type { AppFailure } from '../../shared/errors'
@@ -15,7 +15,7 @@ import { memoryTransportPair } from '../../shared/protocol'
 import { RpcClient } from '../../shared/rpc-client'
 import { type Core, startCore } from '../entry'
 import { memoryLogger } from '../logger'
-import { createDevicesModule, noteMinerConnected } from './module'
+import { createDevicesModule, noteMinerConnected, noteShareAccepted } from './module'
 import { hasUnsafeChars } from './untrusted-text'
 
 async function freePort(): Promise<number> {
@@ -40,7 +40,7 @@ let axeos: AxeosSim
 let hostile: AxeosSim
 let broken: AxeosSim
 let antminer: AntminerSim
-let lux: CgminerSim
+let lux: LuxosSim
 const ip = { axeos: '127.0.3.2', hostile: '127.0.3.3', antminer: '127.0.3.4', broken: '127.0.3.5', lux: '127.0.3.6' }
 
 beforeAll(async () => {
@@ -62,15 +62,7 @@ beforeAll(async () => {
     patchInfo: { macAddr: '10:F5:12:33:BB:F2', hostname: 'shed-2' },
   })
   antminer = await startAntminerSim({ listen: { host: ip.antminer, httpPort, rpcPort } })
-  lux = await startCgminerSim({
-    replies: {
-      version: fixtureText('luxos/rpc_version_s19kpro_2025.4.8.json'),
-      summary: fixtureText('luxos/rpc_summary_s19kpro_2025.4.8.json'),
-      stats: fixtureText('luxos/rpc_stats_s19kpro_2025.4.8.json'),
-    },
-    poolsFixture: fixtureText('luxos/rpc_pools_s19kpro_2025.4.8.json'),
-    listen: { host: ip.lux, port: rpcPort },
-  })
+  lux = await startLuxosSim({ listen: { host: ip.lux, port: rpcPort } })
 
   const t = tempDir()
   cleanupDir = t.cleanup
@@ -90,6 +82,38 @@ beforeAll(async () => {
         verifyDelayMs: 20,
         streamMinIntervalMs: 10,
         passive: { allowLoopback: true },
+        networkInterfaces: () => ({
+          lo: [
+            {
+              address: '127.0.0.1',
+              netmask: '255.0.0.0',
+              family: 'IPv4',
+              mac: '',
+              internal: true,
+              cidr: '127.0.0.1/8',
+            },
+          ],
+          docker0: [
+            {
+              address: '172.17.0.1',
+              netmask: '255.255.0.0',
+              family: 'IPv4',
+              mac: '',
+              internal: false,
+              cidr: '172.17.0.1/16',
+            },
+          ],
+          eth0: [
+            {
+              address: '192.168.1.20',
+              netmask: '255.255.255.0',
+              family: 'IPv4',
+              mac: '',
+              internal: false,
+              cidr: '192.168.1.20/24',
+            },
+          ],
+        }),
       }),
     ],
   })
@@ -170,7 +194,11 @@ describe('devices API over the real RpcServer', () => {
       source: 'scan',
     })
     expect(byIp(devices, ip.antminer)).toMatchObject({ vendor: 'antminer', serial: 'THQING0BDJAB024NF', rpcPort })
-    expect(byIp(devices, ip.lux)).toMatchObject({ vendor: 'luxos', capabilities: { setPools: false } })
+    expect(byIp(devices, ip.lux)).toMatchObject({
+      vendor: 'luxos',
+      mac: '62:F7:5E:B7:10:46',
+      capabilities: { setPools: true, locate: 'toggle' },
+    })
     // The same scan again finds the same machines: no duplicates.
     await scanAll()
     expect((await client.call('devices.list', {})).devices).toHaveLength(5)
@@ -253,7 +281,10 @@ describe('devices API over the real RpcServer', () => {
   })
 
   it('previews worker names (dry run), then applies in batches with one failing device', async () => {
-    const ids = [ip.axeos, ip.antminer, ip.broken, ip.lux].map((a) => byIp(devices, a).id)
+    // A miner seen only by the pool: known address, never identified, so it cannot be written.
+    const unknown = noteMinerConnected({ remoteIp: '127.0.3.77', worker: 'acct.old' })
+    if (!unknown?.matched) throw new Error('passive record expected')
+    const ids = [...[ip.axeos, ip.antminer, ip.broken, ip.lux].map((a) => byIp(devices, a).id), unknown.deviceId]
     const base = {
       ids,
       pools: [
@@ -269,21 +300,23 @@ describe('devices API over the real RpcServer', () => {
       ['bc1qexampleaccount.127x0x3x2', true],
       ['bc1qexampleaccount.127x0x3x4', true],
       ['bc1qexampleaccount.127x0x3x5', true],
-      ['bc1qexampleaccount.127x0x3x6', false],
+      ['bc1qexampleaccount.127x0x3x6', true],
+      ['bc1qexampleaccount.127x0x3x77', false],
     ])
-    expect(dry.preview[3]?.problems.join(' ')).toMatch(/read-only/)
+    expect(dry.preview[4]?.problems.join(' ')).toMatch(/not identified/)
     // Nothing was written by the dry run.
     expect(axeos.info.stratumURL).not.toBe('192.168.1.10')
 
     const withDup = await client.call('devices.assignPools', { ...base, workerTemplate: 'rig', dryRun: true })
-    expect(withDup.preview.filter((r) => r.duplicate)).toHaveLength(4)
+    expect(withDup.preview.filter((r) => r.duplicate)).toHaveLength(5)
 
     const applied = await client.call('devices.assignPools', { ...base, dryRun: false, batchSize: 2 })
     const out = new Map((applied.outcomes ?? []).map((o) => [o.id, o]))
     expect(out.get(ids[0] ?? '')).toMatchObject({ status: 'applied', restarted: true })
     expect(out.get(ids[1] ?? '')).toMatchObject({ status: 'applied' })
     expect(out.get(ids[2] ?? '')).toMatchObject({ status: 'failed', stage: 'write', previous: 'kept' })
-    expect(out.get(ids[3] ?? '')).toMatchObject({ status: 'skipped', stage: 'validate' })
+    expect(out.get(ids[3] ?? '')).toMatchObject({ status: 'applied' })
+    expect(out.get(ids[4] ?? '')).toMatchObject({ status: 'skipped', stage: 'validate' })
     // The devices really hold the new pools (AxeOS wants the host without a scheme).
     expect(axeos.info).toMatchObject({
       stratumURL: '192.168.1.10',
@@ -296,6 +329,12 @@ describe('devices API over the real RpcServer', () => {
       user: 'bc1qexampleaccount.127x0x3x4',
     })
     expect(broken.info.stratumURL).not.toBe('192.168.1.10')
+    // LuxOS got the pools through addpool/switchpool/removepool, without a session. Removal moves
+    // pools between slots (as in cgminer); the priority order is what the miner follows.
+    expect([...lux.pools].sort((x, y) => x.priority - y.priority).map((p) => [p.url, p.user])).toEqual([
+      ['stratum+tcp://192.168.1.10:3333', 'bc1qexampleaccount.127x0x3x6'],
+      ['stratum+tcp://192.168.1.11:3333', 'bc1qexampleaccount.127x0x3x6'],
+    ])
     const brokenLog = (await client.call('devices.actionLog', { id: ids[2] ?? '' })).entries
     expect(brokenLog[0]).toMatchObject({ action: 'assign-pools', outcome: 'failed' })
     // Secrets never come back out.
@@ -344,7 +383,7 @@ describe('devices API over the real RpcServer', () => {
     })
     expect(m).toEqual({ matched: true, deviceId: byIp(devices, ip.axeos).id, created: false })
     await got
-    expect(frames[0]?.length).toBe(5)
+    expect(frames[0]?.length).toBe(6)
     const fresh = noteMinerConnected({ remoteIp: '127.0.3.99', worker: 'acct.new' })
     expect(fresh).toMatchObject({ matched: true, created: true })
     expect((await client.call('devices.list', {})).devices.find((d) => d.ip === '127.0.3.99')).toMatchObject({
@@ -352,6 +391,46 @@ describe('devices API over the real RpcServer', () => {
       vendor: null,
       worker: 'acct.new',
     })
+  })
+
+  it('confirms the first accepted share on the device record, once per pool setting', async () => {
+    const a = byIp(devices, ip.axeos)
+    expect((await client.call('devices.get', { id: a.id })).firstShare).toBeNull()
+    const share = { remoteIp: `::ffff:${ip.axeos}`, worker: 'bc1qexampleaccount.127x0x3x2', difficulty: 512 }
+    expect(noteShareAccepted(share)).toEqual({ matched: true, deviceId: a.id, created: false, first: true })
+    expect(noteShareAccepted({ ...share, difficulty: 1024 })).toMatchObject({ matched: true, first: false })
+    const got = await client.call('devices.get', { id: a.id })
+    expect(got.firstShare).toMatchObject({ difficulty: 512, worker: 'bc1qexampleaccount.127x0x3x2' })
+    const log = (await client.call('devices.actionLog', { id: a.id })).entries
+    expect(log[0]).toMatchObject({
+      action: 'first-share',
+      outcome: 'ok',
+      message: 'First share accepted at difficulty 512',
+    })
+    expect(
+      core.events.list().some((e) => e.message.includes('First share accepted') && e.message.includes('512')),
+    ).toBe(true)
+    expect(noteShareAccepted({ ...share, difficulty: 0 })).toEqual({ matched: false, reason: 'bad-difficulty' })
+    // A new pool setting asks for a new confirmation.
+    const applied = await client.call('devices.assignPools', {
+      ids: [a.id],
+      pools: [{ url: 'stratum+tcp://192.168.1.10:3333' }],
+      account: 'bc1qexampleaccount',
+      workerTemplate: '{ip_x}',
+      dryRun: false,
+    })
+    expect(applied.outcomes?.[0]?.status).toBe('applied')
+    expect((await client.call('devices.get', { id: a.id })).firstShare).toBeNull()
+    expect(noteShareAccepted({ ...share, difficulty: 2048 })).toMatchObject({ first: true })
+  })
+
+  it("offers the host's LAN address as the pool URL, and keeps mDNS off until asked", async () => {
+    expect(await client.call('devices.appPoolUrls', { port: 3333 })).toEqual({
+      urls: [
+        { url: 'stratum+tcp://192.168.1.20:3333', address: '192.168.1.20', interface: 'eth0', cidr: '192.168.1.0/24' },
+      ],
+    })
+    expect(await client.call('mdns.status', {})).toEqual({ running: false, startedAtMs: null, hits: [] })
   })
 
   it('refuses a second scan while one runs and cancels it', async () => {

@@ -32,6 +32,18 @@ export interface PollerOptions {
 
 export type DriverSource = (rec: DeviceRecord) => Promise<Result<MinerDriver, AppError>>
 
+/**
+ * One finished read, for observers such as fleet health (src/core/health): `status` is null when
+ * the device did not answer; `offline` says the poller now counts it offline (after
+ * `offlineAfterFailures` failed reads), so a single missed read can be told from an outage.
+ */
+export interface PollOutcome {
+  deviceId: string
+  tsMs: number
+  status: DeviceStatus | null
+  offline: boolean
+}
+
 interface Slot {
   nextDueMs: number
   failures: number
@@ -64,6 +76,7 @@ export class DevicePoller {
   #samples: SampleRow[] = []
   #stopped = false
   readonly #running = new Set<Promise<void>>()
+  readonly #observers = new Set<(o: PollOutcome) => void>()
 
   constructor(repo: DeviceRepo, driver: DriverSource, opts: PollerOptions = {}) {
     this.#repo = repo
@@ -94,6 +107,22 @@ export class DevicePoller {
     await Promise.all([...this.#running])
     this.#flushSamples()
     this.#repo.flush()
+  }
+
+  /** Called after every read (see PollOutcome); returns the unsubscribe. Observers must not throw. */
+  onPolled(cb: (o: PollOutcome) => void): () => void {
+    this.#observers.add(cb)
+    return () => this.#observers.delete(cb)
+  }
+
+  #notify(o: PollOutcome): void {
+    for (const cb of this.#observers) {
+      try {
+        cb(o)
+      } catch (e) {
+        this.#logger?.error('poll observer failed', { error: String(e) })
+      }
+    }
   }
 
   /** Brings a device's next read forward to the next tick. */
@@ -186,6 +215,7 @@ export class DevicePoller {
             tempMaxC: hottest(status.value),
           })
         }
+        this.#notify({ deviceId: rec.id, tsMs: now, status: status.value, offline: false })
       } else {
         s.failures++
         s.firstFailureMs ??= now
@@ -204,6 +234,7 @@ export class DevicePoller {
             tempMaxC: null,
           })
         }
+        this.#notify({ deviceId: rec.id, tsMs: now, status: null, offline })
       }
     } finally {
       s.inFlight = false

@@ -15,8 +15,8 @@ import { readStatus } from './cgminer/codec'
 import { createCgminerDriver, detectCgminer, rpcTarget } from './cgminer/driver'
 import { deviceErr, deviceError } from './device-error'
 import { createEpicDriver, detectEpic } from './epic/driver'
-import { createLuxosDriver, detectLuxos } from './luxos/driver'
 import { type HttpResponse, httpRequest } from './http-client'
+import { createLuxosDriver, detectLuxos } from './luxos/driver'
 import type {
   DeviceCredentials,
   DeviceEndpoint,
@@ -26,6 +26,7 @@ import type {
   MinerDriver,
   Vendor,
 } from './types'
+import { createVnishDriver, detectVnish } from './vnish/driver'
 import { createWhatsminerDriver, detectWhatsminer } from './whatsminer/driver'
 
 /** A vendor signature seen by a probe, including vendors we recognise but do not drive. */
@@ -203,6 +204,10 @@ export async function identifyDevice(
     const id = await detectEpic(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createEpicDriver(id.value, opts), kind }) : id
   }
+  if (kind === 'vnish' && report.cgminer) {
+    const id = await detectVnish(endpoint, opts)
+    return id.ok ? ok({ identity: id.value, driver: createVnishDriver(id.value, opts), kind }) : id
+  }
   if (kind === 'luxos' && report.cgminer) {
     const id = await detectLuxos(endpoint, opts)
     return id.ok ? ok({ identity: id.value, driver: createLuxosDriver(id.value, opts), kind }) : id
@@ -261,6 +266,8 @@ export function driverFor(
       return ok(opts.privileged ? createBraiinsDriver(identity, opts) : createCgminerDriver(identity, false, opts))
     case 'luxos':
       return ok(createLuxosDriver(identity, opts))
+    case 'vnish':
+      return ok(createVnishDriver(identity, opts))
     case 'epic':
       return ok(createEpicDriver(identity, opts))
     default:

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HOSTILE_HOST, HOSTILE_INSTANCE, PLAIN_INSTANCE } from '../../../test/support/sim-devices/mdns-names'
 import type { Device } from '../../shared/contract/devices'
-import type { LogRecord } from '../logger'
 import { hasUnsafeChars } from '../devices/untrusted-text'
+import type { LogRecord } from '../logger'
 import {
   classifyMdnsService,
   isProbeableAddress,
@@ -177,7 +177,12 @@ describe.skipIf(unavailable !== null)(
       const hit = result.status.hits.find((h) => h.name === PLAIN_INSTANCE)
       expect(hit).toMatchObject({ state: 'identified', match: 'axeos-subtype', address: '127.0.0.2', vendor: 'axeos' })
       const dev = result.devices.find((d) => d.ip === '127.0.0.2')
-      expect(dev).toMatchObject({ source: 'mdns', vendor: 'axeos', mac: '10:F5:12:33:BB:F0', model: 'Bitaxe Gamma 601 (BM1370)' })
+      expect(dev).toMatchObject({
+        source: 'mdns',
+        vendor: 'axeos',
+        mac: '10:F5:12:33:BB:F0',
+        model: 'Bitaxe Gamma 601 (BM1370)',
+      })
       expect(hit?.deviceId).toBe(dev?.id)
     })
 
@@ -185,7 +190,11 @@ describe.skipIf(unavailable !== null)(
       const hit = result.status.hits.find((h) => h.address === '127.0.0.3')
       expect(hit).toMatchObject({ state: 'identified', name: HOSTILE_INSTANCE, host: HOSTILE_HOST })
       const dev = result.devices.find((d) => d.ip === '127.0.0.3')
-      expect(dev).toMatchObject({ source: 'mdns', mac: '10:F5:12:33:BB:F1', hostname: '<b>\u0007\u0007\u0007bitaxe</b>' })
+      expect(dev).toMatchObject({
+        source: 'mdns',
+        mac: '10:F5:12:33:BB:F1',
+        hostname: '<b>\u0007\u0007\u0007bitaxe</b>',
+      })
       for (const r of result.logs) {
         expect(JSON.stringify(r)).not.toContain('\\u001b')
         for (const v of Object.values(r.fields ?? {})) if (typeof v === 'string') expect(hasUnsafeChars(v)).toBe(false)

@@ -18,7 +18,7 @@
 import type { EventEmitter } from 'node:events'
 import Bonjour from 'bonjour-service'
 import { type AppError, appError, err, ok, type Result } from '../../shared/errors'
-import { type IdentifyOptions, type Identified, identifyDevice } from '../devices/registry'
+import { type Identified, type IdentifyOptions, identifyDevice } from '../devices/registry'
 import type { DeviceRepo } from '../devices/repo'
 import type { DeviceEndpoint } from '../devices/types'
 import { sanitizeForLog } from '../devices/untrusted-text'
@@ -201,9 +201,8 @@ export class MdnsDiscovery {
     try {
       // The options go to multicast-dns (`interface`, `bind`); bonjour-service types them as ServiceConfig.
       const socketOpts = this.#o.interface ? { interface: this.#o.interface, bind: '0.0.0.0' } : {}
-      bonjour = new Bonjour(
-        socketOpts as unknown as ConstructorParameters<typeof Bonjour>[0],
-        (e: unknown) => log?.warn('mdns send failed', { error: sanitizeForLog(String(e)) }),
+      bonjour = new Bonjour(socketOpts as unknown as ConstructorParameters<typeof Bonjour>[0], (e: unknown) =>
+        log?.warn('mdns send failed', { error: sanitizeForLog(String(e)) }),
       )
     } catch (e) {
       return err(appError('UNAVAILABLE', `mDNS could not start: ${sanitizeForLog(String(e))}`))

@@ -277,8 +277,8 @@ export class ShareAccounting {
   }
 
   /** Drops the windows of connections that are gone (call periodically with the live ids). */
-  retainConnections(liveIds: ReadonlySet<number>): void {
-    for (const id of this.connWindows.keys()) if (!liveIds.has(id)) this.connWindows.delete(id)
+  retainConnections(isLive: (id: number) => boolean): void {
+    for (const id of this.connWindows.keys()) if (!isLive(id)) this.connWindows.delete(id)
   }
 
   connectionRates(id: number, nowMs: number): Hashrates {

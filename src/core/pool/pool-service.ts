@@ -96,6 +96,8 @@ interface Running {
 }
 
 const EMPTY_RATES = { h1m: 0, h10m: 0, h1h: 0 }
+/** Rows per store transaction when accounting is flushed (a few milliseconds each). */
+const FLUSH_CHUNK_ROWS = 500
 
 export class PoolService {
   readonly accounting = new ShareAccounting()
@@ -125,6 +127,8 @@ export class PoolService {
       }
     | undefined
   private closed = false
+  private readonly pendingChunks: Array<{ workers: WorkerTotals[]; minutes: MinuteRow[] }> = []
+  private pumping = false
   private abort = new AbortController()
 
   constructor(
@@ -188,13 +192,39 @@ export class PoolService {
   }
 
   /** Writes what the accounting gathered since the last flush (one transaction). */
-  flush(): void {
+  /**
+   * Writes what the accounting gathered since the last flush. A big farm's batch (thousands of
+   * workers) is cut into chunks written one per event-loop turn, so a flush never holds up
+   * validation for long; `sync` writes everything now (queries, shutdown).
+   */
+  flush(sync = false): void {
     const r = this.running
-    if (r) this.accounting.retainConnections(new Set(r.server.connections().map((c) => c.id)))
+    if (r) this.accounting.retainConnections((id) => r.server.isConnected(id))
     const batch = this.accounting.drain()
-    if (batch.workers.length === 0 && batch.minutes.length === 0) return
-    this.writer.push(batch)
-    this.writer.flush()
+    for (let i = 0; i < Math.max(batch.workers.length, batch.minutes.length); i += FLUSH_CHUNK_ROWS) {
+      this.pendingChunks.push({
+        workers: batch.workers.slice(i, i + FLUSH_CHUNK_ROWS),
+        minutes: batch.minutes.slice(i, i + FLUSH_CHUNK_ROWS),
+      })
+    }
+    if (sync) {
+      for (const c of this.pendingChunks.splice(0)) this.writer.push(c)
+      this.writer.flush()
+    } else this.pump()
+  }
+
+  private pump(): void {
+    if (this.pumping || this.pendingChunks.length === 0) return
+    this.pumping = true
+    setImmediate(() => {
+      this.pumping = false
+      const c = this.pendingChunks.shift()
+      if (c) {
+        this.writer.push(c)
+        this.writer.flush()
+      }
+      this.pump()
+    })
   }
 
   // -------------------------------------------------------------------------------------------
@@ -416,7 +446,7 @@ export class PoolService {
       this.closed = true
       await this.halt('the app is stopping')
       for (const t of this.timers) clearInterval(t)
-      this.flush()
+      this.flush(true)
       this.writer.close()
     })
   }
@@ -899,7 +929,7 @@ export class PoolService {
 
   history(q: HistoryQuery): Array<MinuteRow & { hashrateHs: number }> {
     // Rows of the minute in progress are still in memory: write them first.
-    this.flush()
+    this.flush(true)
     return this.stats.history(q).map((r) => ({ ...r, hashrateHs: (r.diffAccepted * 2 ** 32) / 60 }))
   }
 

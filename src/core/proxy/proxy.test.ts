@@ -433,3 +433,47 @@ describe('upstream-initiated changes', () => {
     await until(() => up.shares.length === 1)
   })
 })
+
+describe('accounting and misbehaving miners', () => {
+  it('estimates hashrate over 1 m / 10 m / 1 h windows from accepted difficulty, per device and per pool', async () => {
+    const up = await upstream()
+    const h = await proxy(single(up))
+    const m = await connectMiner(h, { user: 'w.rate' })
+    expect(h.proxy.devices()[0]!.hashrates).toEqual({ h1m: 0, h10m: 0, h1h: 0 })
+    for (let i = 0; i < 3; i++) expect((await m.share(UP_DIFF, true)).reply.result).toBe(true)
+    await until(() => h.shares.length === 3)
+    const d = h.proxy.devices()[0]!.hashrates
+    expect(d.h1m).toBeGreaterThan(0)
+    // Younger than a minute: every window covers the same span, so all three agree.
+    expect(d.h10m).toBeCloseTo(d.h1m, 6)
+    expect(d.h1h).toBeCloseTo(d.h1m, 6)
+    expect(h.proxy.poolStats()[0]!.hashrates.h1m).toBeGreaterThan(0)
+    expect(h.proxy.hashrates().h1m).toBeCloseTo(h.proxy.devices()[0]!.hashrates.h1m, 6)
+  })
+
+  it('answers a storm of invalid shares like the local pool: fresh work, then client.reconnect, then drop', async () => {
+    const up = await upstream()
+    const h = await proxy({ ...single(up), storm: { resendAfterMs: 40, reconnectAfterMs: 80, dropAfterMs: 120 } })
+    const m = await connectMiner(h, { user: 'w.broken' })
+    const from = m.miner.messages.length
+    const ntime = m.current.job.ntime
+    for (let i = 0; i < 2000 && !m.miner.closed; i++) {
+      const r = await m.miner
+        .request('mining.submit', ['w.broken', 'no-such-job', '00000000', ntime, '00000000'])
+        .catch(() => undefined)
+      if (r) expect(r.result).not.toBe(true)
+      await new Promise((res) => setTimeout(res, 10))
+    }
+    expect(m.miner.closed).toBe(true)
+    const after = m.miner.messages.slice(from)
+    const resend = after.findIndex((x) => x.method === 'mining.notify' && x.params?.[8] === true)
+    const reconnect = after.findIndex((x) => x.method === 'client.reconnect')
+    expect(resend).toBeGreaterThanOrEqual(0)
+    expect(after[resend - 1]?.method).toBe('mining.set_difficulty')
+    expect(reconnect).toBeGreaterThan(resend)
+    expect(h.logged((r) => r.msg.includes('only invalid shares'))).toBe(true)
+    // The pool never saw any of it.
+    expect(up.shares).toEqual([])
+    expect(up.rejects).toEqual([])
+  })
+})

@@ -288,6 +288,11 @@ export class StratumServer {
     return out
   }
 
+  /** Whether a connection with this id is open (cheap: no stats snapshot). */
+  isConnected(id: number): boolean {
+    return this.conns.has(id)
+  }
+
   connection(id: number): ConnectionInfo | undefined {
     const c = this.conns.get(id)
     return c ? { ...c.session.snapshot(Date.now()), transport: c.transport } : undefined

@@ -82,6 +82,8 @@ interface UsbState {
   lines: Record<string, MonitorLine[]>
   paused: boolean
   settings: Record<string, DeviceSettings>
+  /** Ports written or restored since their settings were read: what is shown is the old state. */
+  settingsStale: Record<string, boolean>
   jobs: Record<string, JobView>
   /** The newest job of each port (path → jobId). */
   currentJob: Record<string, string>
@@ -110,6 +112,7 @@ export const useUsb = create<UsbState>(() => ({
   lines: {},
   paused: false,
   settings: {},
+  settingsStale: {},
   jobs: {},
   currentJob: {},
   form: EMPTY_FORM,
@@ -401,6 +404,7 @@ export async function readSettings(
     endJob(jobId, { backupId: r.backupId, mac: r.mac })
     useUsb.setState((s) => ({
       settings: { ...s.settings, [path]: r },
+      settingsStale: { ...s.settingsStale, [path]: false },
       ...(opts.fillForm !== false ? fillEmpty(s.form, r, path) : {}),
     }))
     void loadBackups(r.mac)
@@ -442,6 +446,7 @@ export async function writeSettings(path: string): Promise<MethodOutput<'serial.
   try {
     const r = await client.call('serial.writeSettings', built.value)
     endJob(started, { backupId: r.backupId, mac: r.mac })
+    markStale(path)
     const s = useUsb.getState()
     const worker = built.value.workerName
     if (s.bench) {
@@ -463,11 +468,16 @@ export async function writeSettings(path: string): Promise<MethodOutput<'serial.
   }
 }
 
+function markStale(path: string): void {
+  useUsb.setState((s) => (s.settings[path] ? { settingsStale: { ...s.settingsStale, [path]: true } } : {}))
+}
+
 export async function restoreBackup(path: string, backupId: string): Promise<void> {
   const jobId = beginJob(path, 'restore')
   try {
     const r = await client.call('serial.restoreBackup', { path, backupId, jobId })
     endJob(jobId, { backupId: r.backupId, mac: r.mac })
+    markStale(path)
   } catch (e) {
     failJob(jobId, e)
   }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import type { MethodSpec, TopicSpec } from '../contract-kit'
 import { devicesContract } from './devices'
+import { healthContract } from './health'
 import { poolContract } from './pool'
 import { proxyContract } from './proxy'
 import { serialContract } from './serial'
@@ -18,6 +19,7 @@ export const contract = {
   ...devicesContract,
   ...poolContract,
   ...proxyContract,
+  ...healthContract,
 } as const satisfies Record<string, MethodSpec | TopicSpec>
 
 export type Contract = typeof contract

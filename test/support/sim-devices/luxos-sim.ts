@@ -43,8 +43,7 @@ export async function startLuxosSim(
     custom: (command, parameter, s) => {
       const needsSession = (): string[] | Record<string, unknown> => {
         const parts = splitParams(parameter ?? '')
-        if (state.session === null || parts[0] !== state.session)
-          return s.status('E', 401, 'Invalid session id')
+        if (state.session === null || parts[0] !== state.session) return s.status('E', 401, 'Invalid session id')
         return parts.slice(1)
       }
       switch (command) {

@@ -4,11 +4,12 @@
  * network namespace: it multicasts. Waits until `expected` services reached a final state (or
  * its own safety deadline), then prints `RESULT {status, devices, logs}` and exits.
  */
-import { memoryTransportPair } from '../../../src/shared/protocol'
-import { RpcClient } from '../../../src/shared/rpc-client'
+
+import { createDevicesModule } from '../../../src/core/devices/module'
 import { startCore } from '../../../src/core/entry'
 import { memoryLogger } from '../../../src/core/logger'
-import { createDevicesModule } from '../../../src/core/devices/module'
+import { memoryTransportPair } from '../../../src/shared/protocol'
+import { RpcClient } from '../../../src/shared/rpc-client'
 import { tempDir } from '../temp-dir'
 
 async function main() {

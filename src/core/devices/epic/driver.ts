@@ -197,7 +197,11 @@ export async function detectEpic(
   opts: DriverOptions = {},
 ): Promise<DeviceResult<DeviceIdentity>> {
   const api = new EpicApi(endpoint, opts.credentials ?? EPIC_DEFAULT, opts.timeoutMs)
-  const [caps, summary, network] = await Promise.all([api.get('/capabilities'), api.get('/summary'), api.get('/network')])
+  const [caps, summary, network] = await Promise.all([
+    api.get('/capabilities'),
+    api.get('/summary'),
+    api.get('/network'),
+  ])
   if (!caps.ok) return caps
   const notes = newNotes()
   const s = summary.ok ? summary.value : null

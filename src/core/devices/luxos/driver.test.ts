@@ -108,10 +108,13 @@ describe('LuxOS driver over a loopback sim replaying the LUXminer 2025.4.8 captu
 
   it('passes the write-safety protocol end to end (bulk apply, read back)', async () => {
     const s = await sim()
-    const [out] = await applyPoolsInBatches([{ key: 'lux', driver: createLuxosDriver(identityOf(s.port)), pools: POOLS }], {
-      verifyAttempts: 1,
-      verifyDelayMs: 0,
-    })
+    const [out] = await applyPoolsInBatches(
+      [{ key: 'lux', driver: createLuxosDriver(identityOf(s.port)), pools: POOLS }],
+      {
+        verifyAttempts: 1,
+        verifyDelayMs: 0,
+      },
+    )
     expect(out).toMatchObject({ status: 'applied', restarted: false })
     expect(s.reboots).toBe(0)
   })

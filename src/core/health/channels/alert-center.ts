@@ -145,6 +145,18 @@ export class AlertCenter {
     return { open: row.open ?? 0, unacknowledged: row.unacked ?? 0 }
   }
 
+  /** Open incidents by severity (the badge colour, the `hashyard_alerts_open` gauge). */
+  openBySeverity(): Record<Severity, number> {
+    const out: Record<Severity, number> = { info: 0, warning: 0, critical: 0 }
+    const rows = this.#db
+      .prepare(
+        'SELECT severity, COUNT(*) AS n FROM health_alerts WHERE recovered_at_ms IS NULL AND instant = 0 GROUP BY severity',
+      )
+      .all() as Array<{ severity: string; n: number }>
+    for (const r of rows) if (r.severity in out) out[r.severity as Severity] = r.n
+    return out
+  }
+
   /** For a new engine at start-up: incidents that fired and have not recovered. */
   openIncidents(): OpenIncident[] {
     const rows = this.#db

@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import type { z } from 'zod'
+import { ChannelConfigSchema, type ChannelSecretName } from '../../../shared/contract/health'
 import { type AppError, appError, err, ok, type Result } from '../../../shared/errors'
 import type { Database } from '../../store/sqlite'
 import type { Clock } from '../clock'
@@ -8,44 +9,17 @@ import { createTelegramChannel } from './telegram'
 import type { AlertChannel } from './types'
 import { createWebhookChannel } from './webhook'
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/, 'id: 1-64 of letters, digits, _ . : -')
-const base = {
-  id,
-  name: z.string().min(1).max(80),
-  enabled: z.boolean(),
-  /** Send the daily summary on this channel. */
-  dailySummary: z.boolean().default(false),
-}
-
 /**
- * A channel's settings as the UI edits them and the store keeps them. Secrets are NOT here: they
- * live in the SecretStore under `channelSecretRef(id, name)`; the UI only learns whether one is set.
+ * A channel's settings as the UI edits them and the store keeps them (schema in the API contract,
+ * src/shared/contract/health.ts). Secrets are NOT here: they live in the SecretStore under
+ * `channelSecretRef(id, name)`; the UI only learns whether one is set.
  */
-export const channelConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ ...base, kind: z.literal('webhook'), url: z.string().url().max(2000) }),
-  z.object({
-    ...base,
-    kind: z.literal('telegram'),
-    chatId: z.string().min(1).max(80),
-    apiBase: z.string().url().max(200).optional(),
-  }),
-  z.object({ ...base, kind: z.literal('discord') }),
-  z.object({
-    ...base,
-    kind: z.literal('email'),
-    host: z.string().min(1).max(253),
-    port: z.number().int().min(1).max(65535),
-    security: z.enum(['tls', 'starttls', 'none']),
-    username: z.string().max(200).optional(),
-    from: z.string().max(320),
-    to: z.array(z.string().max(320)).min(1).max(20),
-  }),
-])
+export const channelConfigSchema = ChannelConfigSchema
 
 export type ChannelConfig = z.infer<typeof channelConfigSchema>
 
 /** Which secrets each kind needs: webhook `secret` (optional), telegram `botToken`, discord `webhookUrl`, email `password`. */
-export type ChannelSecretName = 'secret' | 'botToken' | 'webhookUrl' | 'password'
+export type { ChannelSecretName }
 
 export function channelSecretRef(channelId: string, name: ChannelSecretName): string {
   return `health.channel.${channelId}.${name}`

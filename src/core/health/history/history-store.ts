@@ -103,7 +103,7 @@ export class HistoryStore {
   readonly #db: Database
   readonly #now: Clock
   readonly #log: Logger
-  readonly #cap: number | null
+  #cap: number | null
   readonly #writer: BatchWriter<BufferedSample>
   readonly #seriesIds = new Map<string, number>()
   readonly #trimmedBefore = new Map<number, number>()
@@ -166,6 +166,20 @@ export class HistoryStore {
       return err(appError('INVALID_PARAMS', 'history size cap must be a positive number of bytes'))
     }
     return ok(new HistoryStore(opts, tiers.value))
+  }
+
+  /** The size cap `maintain()` enforces (bytes; null: none). */
+  get maxStoreBytes(): number | null {
+    return this.#cap
+  }
+
+  /** Changes the size cap; the next `maintain()` applies it. */
+  setMaxStoreBytes(bytes: number | null): Result<void, AppError> {
+    if (bytes !== null && !(bytes > 0)) {
+      return err(appError('INVALID_PARAMS', 'history size cap must be a positive number of bytes'))
+    }
+    this.#cap = bytes
+    return ok(undefined)
   }
 
   /** Samples dropped because the buffer was full between flushes. */

@@ -41,6 +41,10 @@ export const METRICS = {
   diff_accepted: { kind: 'counter', unit: 'difficulty', help: 'Sum of difficulty of accepted shares' },
   diff_rejected: { kind: 'counter', unit: 'difficulty', help: 'Sum of difficulty of rejected shares', reasons: true },
   diff_stale: { kind: 'counter', unit: 'difficulty', help: 'Sum of difficulty of stale shares' },
+  // The device's own accepted/rejected counters (any pool, Hashyard's or not), kept apart from the
+  // shares Hashyard's pool and proxy saw so a device mining on Hashyard is never counted twice.
+  reported_accepted: { kind: 'counter', unit: 'shares', help: 'Accepted shares as the device itself reports them' },
+  reported_rejected: { kind: 'counter', unit: 'shares', help: 'Rejected shares as the device itself reports them' },
 } as const satisfies Record<string, MetricInfo>
 
 export type MetricBase = keyof typeof METRICS

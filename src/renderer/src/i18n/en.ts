@@ -168,6 +168,8 @@ export const en = {
   'usb.settings.board': 'Board version',
   'usb.settings.layout': 'Firmware layout',
   'usb.settings.backup': 'Backup kept',
+  'usb.settings.stale':
+    'These are the settings read before the last write. Read again to see what the miner holds now.',
   'usb.settings.filled': 'The empty fields of the form below were filled in from the device.',
   'usb.layout.legacy': 'AxeOS 2.14 or older (stratum keys)',
   'usb.layout.pool-slots': 'AxeOS 2.15 or newer (pool slots)',

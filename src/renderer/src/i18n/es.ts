@@ -170,6 +170,8 @@ export const es: Catalog = {
   'usb.settings.board': 'Versión de placa',
   'usb.settings.layout': 'Formato del firmware',
   'usb.settings.backup': 'Copia guardada',
+  'usb.settings.stale':
+    'Estos son los ajustes leídos antes de la última escritura. Vuelve a leer para ver lo que tiene ahora el minero.',
   'usb.settings.filled': 'Los campos vacíos del formulario se han rellenado con los datos del equipo.',
   'usb.layout.legacy': 'AxeOS 2.14 o anterior (claves stratum)',
   'usb.layout.pool-slots': 'AxeOS 2.15 o posterior (ranuras de pool)',

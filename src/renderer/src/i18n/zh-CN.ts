@@ -167,6 +167,7 @@ export const zhCN: Catalog = {
   'usb.settings.board': '主板版本',
   'usb.settings.layout': '固件格式',
   'usb.settings.backup': '已保存的备份',
+  'usb.settings.stale': '这些是上次写入之前读取的设置。再次读取即可查看矿机当前的设置。',
   'usb.settings.filled': '下方表单中的空字段已用设备上的值填入。',
   'usb.layout.legacy': 'AxeOS 2.14 或更早（stratum 键）',
   'usb.layout.pool-slots': 'AxeOS 2.15 或更新（矿池槽位）',

@@ -195,6 +195,7 @@ function SettingsCard({ path }: { path: string }) {
   const settings = useUsb((s) => s.settings[path])
   const job = useUsb((s) => selectCurrentJob(s, path))
   const filled = useUsb((s) => s.formFilledFrom === path)
+  const stale = useUsb((s) => s.settingsStale[path] === true)
   const busy = isRunning(job)
   return (
     <section className="card" aria-labelledby="usb-settings-h">
@@ -205,6 +206,11 @@ function SettingsCard({ path }: { path: string }) {
         </button>
       </div>
       {job?.op === 'read' ? <JobProgress job={job} /> : null}
+      {settings && stale ? (
+        <p className="warning" data-testid="usb-settings-stale">
+          {t('usb.settings.stale')}
+        </p>
+      ) : null}
       {settings ? <SettingsList s={settings} t={t} /> : <p className="muted">{t('usb.settings.none')}</p>}
       {settings && filled ? <p className="usb-note">{t('usb.settings.filled')}</p> : null}
     </section>
