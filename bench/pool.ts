@@ -11,6 +11,7 @@
 // Run: npm run bench -- pool          (part of npm run bench)
 //      npx tsx bench/pool.ts --serve   (just the pool on a free port, for running a load generator by hand)
 import { type ChildProcessByStdio, spawn } from 'node:child_process'
+import net from 'node:net'
 import { loadavg } from 'node:os'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface, type Interface } from 'node:readline'
@@ -76,7 +77,7 @@ async function startPool(): Promise<Pool> {
       }),
     ],
   })
-  const port = 33_000 + Math.floor(Math.random() * 2000)
+  const port = await freePort()
   await call(core, 'pool.setSettings', {
     node: { url: fake.url, user: 'hashyard', password: 'correct horse' },
     network: 'mainnet',
@@ -289,6 +290,15 @@ async function runStage(clients: number, seconds: number, broadcast: boolean): P
   } finally {
     await pool.close()
   }
+}
+
+/** A port the OS just handed out (the pool settings take a real port, not 0). */
+async function freePort(): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
 }
 
 function sleep(ms: number): Promise<void> {

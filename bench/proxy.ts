@@ -19,7 +19,7 @@
  * Then the proxy's RSS with 1,000 and with 5,000 connected miners (each subscribed, authorized and
  * holding a job). Load average is printed alongside: the machine is shared.
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { loadavg } from 'node:os'
@@ -41,16 +41,13 @@ const FIXED_VARDIFF = {
   retargetAfterShares: 1e12,
   retargetAfterS: 1e9,
 }
-const quietLogger = () => createLogger((r) => console.error(`[${r.scope}] ${r.level} ${r.msg}`), 'bench', 'error')
+const quietLogger = () =>
+  createLogger((r) => console.error(`[${r.scope}] ${r.level} ${r.msg}`), 'bench', process.env.BENCH_LOG === 'warn' ? 'warn' : 'error')
 
 // ---------------------------------------------------------------------------------------------
 // Child roles
 
-type ChildMsg =
-  | { cmd: 'record'; on: boolean }
-  | { cmd: 'arrivals' }
-  | { cmd: 'stats' }
-  | { cmd: 'stop' }
+type ChildMsg = { cmd: 'record'; on: boolean } | { cmd: 'arrivals' } | { cmd: 'stats' } | { cmd: 'stop' }
 
 function loopDelay() {
   const h = monitorEventLoopDelay({ resolution: 10 })
@@ -157,6 +154,7 @@ class LoadClient {
   en2Size = 4
   job: NotifyJob | undefined
   closed = false
+  error: string | undefined
   onReply: ((kind: Pending['kind'], result: boolean, rttMs: number) => void) | undefined
   private readyResolve: (() => void) | undefined
   readonly ready: Promise<void>
@@ -175,7 +173,9 @@ class LoadClient {
     })
     this.socket.setEncoding('utf8')
     this.socket.on('data', (d: string) => this.onData(d))
-    this.socket.on('error', () => {})
+    this.socket.on('error', (e: NodeJS.ErrnoException) => {
+      this.error = e.code ?? e.message
+    })
     this.socket.on('close', () => {
       this.closed = true
       this.readyResolve?.()
@@ -265,7 +265,15 @@ async function connectClients(port: number, n: number, first = 0): Promise<LoadC
   }
   await Promise.race([Promise.all(clients.map((c) => c.ready)), sleep(60_000)])
   const ready = clients.filter((c) => c.job !== undefined && !c.closed).length
-  if (ready < n) console.error(`  only ${ready} of ${n} clients got a job`)
+  if (ready < n) {
+    const why = new Map<string, number>()
+    for (const c of clients) {
+      if (c.job !== undefined && !c.closed) continue
+      const k = c.error ?? (c.closed ? 'closed by the server' : 'no job yet')
+      why.set(k, (why.get(k) ?? 0) + 1)
+    }
+    console.error(`  only ${ready} of ${n} clients got a job (${[...why].map(([k, v]) => `${k}: ${v}`).join(', ')})`)
+  }
   return clients
 }
 
@@ -299,7 +307,12 @@ async function throughput(clients: LoadClient[], seconds: number, depth: number)
   await sleep(300)
   for (const c of clients) c.onReply = undefined
   rtts.sort((a, b) => a - b)
-  return { perS: answered / elapsedS, acceptedPct: (100 * accepted) / Math.max(1, answered), p50: pct(rtts, 50), p99: pct(rtts, 99) }
+  return {
+    perS: answered / elapsedS,
+    acceptedPct: (100 * accepted) / Math.max(1, answered),
+    p50: pct(rtts, 50),
+    p99: pct(rtts, 99),
+  }
 }
 
 /** Open loop at `ratePerS`: tracked shares, matched with their arrival at the upstream. */
@@ -380,7 +393,10 @@ function startChild(role: string, args: string[] = []): Promise<Child> {
 
 const mb = (b: unknown) => `${Math.round(Number(b) / 2 ** 20)} MiB`
 const ms = (v: number) => (Number.isFinite(v) ? `${v.toFixed(2)} ms` : 'n/a')
-const load = () => loadavg().map((x) => x.toFixed(2)).join(' / ')
+const load = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')
 
 export interface ProxyBenchOptions {
   clients?: number
@@ -397,7 +413,7 @@ export async function runProxyBench(o: ProxyBenchOptions = {}): Promise<Array<Re
   const many = o.manyClients ?? 5000
   const tS = o.throughputS ?? 10
   const lS = o.latencyS ?? 10
-  const rate = o.ratePerS ?? 1000
+  const rate = o.ratePerS ?? 500
   const depth = o.depth ?? 2
   const rows: Array<Record<string, string>> = []
   const row = (measure: string, direct: string, viaProxy: string, note = '') =>
@@ -432,8 +448,18 @@ export async function runProxyBench(o: ProxyBenchOptions = {}): Promise<Array<Re
     const at5kLoad = await proxy.ask({ cmd: 'stats' })
     for (const c of [...clients, ...more]) c.close()
 
-    row(`submits/s, ${n} clients × ${depth} in flight`, dT.perS.toFixed(0), pT.perS.toFixed(0), `accepted ${pT.acceptedPct.toFixed(2)} %`)
-    row('reply time p50 / p99 at that load', `${ms(dT.p50)} / ${ms(dT.p99)}`, `${ms(pT.p50)} / ${ms(pT.p99)}`, 'the proxy answers from local validation')
+    row(
+      `submits/s, ${n} clients × ${depth} in flight`,
+      dT.perS.toFixed(0),
+      pT.perS.toFixed(0),
+      `accepted ${pT.acceptedPct.toFixed(2)} %`,
+    )
+    row(
+      'reply time p50 / p99 at that load',
+      `${ms(dT.p50)} / ${ms(dT.p99)}`,
+      `${ms(pT.p50)} / ${ms(pT.p99)}`,
+      'the proxy answers from local validation',
+    )
     row(
       `miner → upstream p50 at ${rate}/s`,
       ms(dL.p50),
@@ -441,7 +467,11 @@ export async function runProxyBench(o: ProxyBenchOptions = {}): Promise<Array<Re
       `proxy hop adds ${ms(pL.p50 - dL.p50)} (matched ${pL.matched}/${pL.sent})`,
     )
     row(`miner → upstream p99 at ${rate}/s`, ms(dL.p99), ms(pL.p99), `proxy hop adds ${ms(pL.p99 - dL.p99)}`)
-    row('reply time p50 / p99 at that rate', `${ms(dL.replyP50)} / ${ms(dL.replyP99)}`, `${ms(pL.replyP50)} / ${ms(pL.replyP99)}`)
+    row(
+      'reply time p50 / p99 at that rate',
+      `${ms(dL.replyP50)} / ${ms(dL.replyP99)}`,
+      `${ms(pL.replyP50)} / ${ms(pL.replyP99)}`,
+    )
     row(
       'shares forwarded / accepted upstream',
       '',
@@ -456,8 +486,17 @@ export async function runProxyBench(o: ProxyBenchOptions = {}): Promise<Array<Re
       mb(at5k.rssBytes),
       `${at5k.sessions} upstream sessions; ${mb(at5kLoad.rssBytes)} after 5 s of load`,
     )
-    row(`submits/s, ${many} clients × 1 in flight`, '', manyT.perS.toFixed(0), `reply p50 ${ms(manyT.p50)} / p99 ${ms(manyT.p99)}`)
-    row('event-loop delay p99 (proxy / upstream)', '', `${ms(Number(at5kLoad.loopP99Ms))} / ${ms(Number(upStats.loopP99Ms))}`)
+    row(
+      `submits/s, ${many} clients × 1 in flight`,
+      '',
+      manyT.perS.toFixed(0),
+      `reply p50 ${ms(manyT.p50)} / p99 ${ms(manyT.p99)}`,
+    )
+    row(
+      'event-loop delay p99 (proxy / upstream)',
+      '',
+      `${ms(Number(at5kLoad.loopP99Ms))} / ${ms(Number(upStats.loopP99Ms))}`,
+    )
   } finally {
     await proxy.stop()
     await upstream.stop()

@@ -2,6 +2,7 @@
 // Figures are for comparison on one machine (ratios), not absolute promises; the README quotes them.
 import { cpus, loadavg, totalmem } from 'node:os'
 import { runPoolBench } from './pool'
+import { runProxyBench } from './proxy'
 import { runStoreBench } from './store'
 
 const only = process.argv.slice(2)
@@ -26,4 +27,9 @@ if (want('pool')) {
       .join(' ')} (the machine may be shared)`,
   )
   console.table(await runPoolBench())
+}
+
+if (want('proxy')) {
+  console.log('\n== proxy: 1,000 miners through the proxy into a local StratumServer, then 5,000 connected ==')
+  console.table(await runProxyBench())
 }

@@ -148,4 +148,40 @@ describe('device identity', () => {
     expect(r.record.hostname).toBe(hostile.slice(0, MAX_DEVICE_TEXT))
     expect(r.record.model?.length).toBe(MAX_DEVICE_TEXT)
   })
+
+  it('writes poll results in one deferred batch, and an owner edit in between keeps both', () => {
+    const { repo, store, dir } = open()
+    const a = repo.upsertSighting(seen({ ip: '10.0.0.5', mac: 'AA:BB:CC:00:00:09' })).record
+    const status = {
+      tsMs: 1,
+      hashrates: [{ window: '1m' as const, ths: 1.2, source: 'test' }],
+      hashrateThs: 1.2,
+      expectedHashrateThs: null,
+      boards: [],
+      fansRpm: [],
+      powerW: 15,
+      uptimeS: 60,
+      pools: [],
+      accepted: 3,
+      rejected: 0,
+      errors: [],
+      warnings: [],
+    }
+    repo.recordStatus(a.id, status, 1000)
+    // In memory at once…
+    expect(repo.get(a.id)).toMatchObject({ online: true, lastSeenMs: 1000, status: { powerW: 15 } })
+    // …an owner edit before the flush writes the whole record, poll columns included…
+    repo.update(a.id, (d) => {
+      d.name = 'desk'
+    })
+    repo.recordFailure(a.id, 'timeout', true, 2000)
+    repo.flush()
+    store.close()
+    cleanups.pop()
+    // …and after a restart both the edit and the latest poll result are there.
+    const again = open(dir).repo.get(a.id)
+    expect(again).toMatchObject({ name: 'desk', online: false, offlineSinceMs: 2000, lastError: 'timeout' })
+    expect(again?.status?.powerW).toBe(15)
+    expect(again?.firstShare).toBeNull()
+  })
 })

@@ -207,6 +207,8 @@ export class DeviceRepo {
   readonly #dirty = new Set<string>()
   #flushTimer: ReturnType<typeof setTimeout> | undefined
   readonly #upsert: ReturnType<Database['prepare']>
+  /** Only the columns a poll changes: a deferred save binds 6 values, not 31. */
+  readonly #pollUpdate: ReturnType<Database['prepare']>
 
   constructor(db: Database) {
     this.#db = db
@@ -228,6 +230,10 @@ export class DeviceRepo {
            capabilities_json=excluded.capabilities_json, status_json=excluded.status_json, worker=excluded.worker,
            user_agent=excluded.user_agent, first_share_ms=excluded.first_share_ms,
            first_share_diff=excluded.first_share_diff, first_share_worker=excluded.first_share_worker`,
+    )
+    this.#pollUpdate = db.prepare(
+      `UPDATE devices SET last_seen_ms = @last_seen_ms, online = @online, offline_since_ms = @offline_since_ms,
+         last_error = @last_error, status_json = @status_json WHERE id = @id`,
     )
     for (const r of db.prepare('SELECT * FROM devices').all() as Row[]) this.#byId.set(r.id, fromRow(r))
   }
@@ -258,9 +264,10 @@ export class DeviceRepo {
   /**
    * Poll results change every device every 15 s: they update memory at once and reach the disk in
    * one transaction per 250 ms instead of one commit per device, keeping the event loop free.
+   * Only for changes to the poll columns (see #pollUpdate); any other change goes through #save,
+   * which also writes the poll columns and takes the record off the pending list.
    */
   #deferSave(rec: DeviceRecord): void {
-    rec.identityKey = identityKeyOf(rec)
     this.#byId.set(rec.id, rec)
     this.#dirty.add(rec.id)
     if (this.#flushTimer) return
@@ -278,7 +285,15 @@ export class DeviceRepo {
     this.#db.transaction(() => {
       for (const id of ids) {
         const r = this.#byId.get(id)
-        if (r) this.#save(r)
+        if (r)
+          this.#pollUpdate.run({
+            id: r.id,
+            last_seen_ms: r.lastSeenMs,
+            online: r.online === null ? null : r.online ? 1 : 0,
+            offline_since_ms: r.offlineSinceMs,
+            last_error: r.lastError,
+            status_json: r.status ? JSON.stringify(r.status) : null,
+          })
       }
     })()
   }
@@ -475,7 +490,7 @@ export class DeviceRepo {
       lastError: null,
       lastSeenMs: nowMs,
     }
-    this.#save(next)
+    this.#deferSave(next)
     if (cameBack) this.#appendAction(id, 'online', 'info', 'The device answers again')
     this.#emit(id)
     return cameBack

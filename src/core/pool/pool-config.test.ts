@@ -10,14 +10,14 @@ function refusal(patch: Parameters<typeof applyPatch>[1], hasPassword = false): 
 }
 
 describe('pool settings validation', () => {
-  it('has the documented defaults: off, port 3333, TLS off on 3334, extranonce2 4, 30 s refresh', () => {
+  it('has the documented defaults: off, port 3333, TLS off on 4333 (the proxy has 3334), extranonce2 4, 30 s refresh', () => {
     expect(base).toMatchObject({
       enabled: false,
       network: 'mainnet',
       payoutAddress: null,
       host: '0.0.0.0',
       port: 3333,
-      tls: { enabled: false, port: 3334 },
+      tls: { enabled: false, port: 4333 },
       extranonce2Size: 4,
       allowMinerPayout: false,
       templateRefreshS: 30,

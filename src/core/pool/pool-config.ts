@@ -33,9 +33,9 @@ const StoredSchema = z.object({
   tls: z
     .object({
       enabled: z.boolean().catch(false),
-      port: z.number().int().min(1).max(65_535).catch(3334),
+      port: z.number().int().min(1).max(65_535).catch(4333),
     })
-    .catch({ enabled: false, port: 3334 }),
+    .catch({ enabled: false, port: 4333 }),
   extranonce2Size: z.number().int().min(2).max(8).catch(4),
   vardiff: z
     .object({

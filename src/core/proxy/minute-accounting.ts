@@ -63,7 +63,8 @@ export class MinuteAccounting {
   /** Forgets series not in `live` (closed connections whose final reading was missed). */
   retain(kind: ProxyMinuteRow['kind'], live: ReadonlySet<string>): void {
     const prefix = `${kind}\u0000`
-    for (const id of this.last.keys()) if (id.startsWith(prefix) && !live.has(id.slice(prefix.length))) this.last.delete(id)
+    for (const id of this.last.keys())
+      if (id.startsWith(prefix) && !live.has(id.slice(prefix.length))) this.last.delete(id)
   }
 
   /** The rows gathered since the last drain. */

@@ -182,7 +182,13 @@ describe('configuring the proxy over the API', () => {
     // The first pool made a default route with itself.
     const r = await call('proxyRoutes.list', {})
     expect(r.routes).toEqual([
-      { id: r.defaultRouteId, name: 'Default', goals: [{ weight: 1, pools: [ids.a] }], workerTemplate: '{account}.{worker}', isDefault: true },
+      {
+        id: r.defaultRouteId,
+        name: 'Default',
+        goals: [{ weight: 1, pools: [ids.a] }],
+        workerTemplate: '{account}.{worker}',
+        isDefault: true,
+      },
     ])
     expect(JSON.stringify(await call('proxyPools.list', {}))).not.toContain(SECRET)
     expect((await call('proxy.getSettings', {})).configured).toBe(true)
@@ -300,8 +306,10 @@ describe('mining through the proxy', () => {
     expect(rig1.hashrateHs.h1m).toBeGreaterThan(0)
     // Matched to a Fleet device record (passive discovery), so the Fleet screen shows it.
     expect(rig1.deviceRecordId).not.toBeNull()
-    const fleet = await call('devices.list', {})
-    expect(JSON.stringify(fleet)).toContain('bc1qowner.rig')
+    const record = await call('devices.get', { id: rig1.deviceRecordId! })
+    expect(record.worker).toMatch(/^bc1qowner\.rig[12]$/)
+    // The first locally accepted share confirms the device mines (Fleet "first share").
+    expect(record.firstShare).toMatchObject({ difficulty: 2 ** -30 })
 
     const st = await status()
     const a = st.pools.find((p) => p.id === ids.a)!
@@ -326,7 +334,9 @@ describe('mining through the proxy', () => {
     const events = core.events.list(before, 1000)
     expect(events.some((e) => e.level === 'warn' && e.message.startsWith('Pool "Pool A" is down'))).toBe(true)
     expect(
-      events.some((e) => e.message.startsWith('Failover: 2 devices moved from "Pool A" to "Pool B"') && e.level === 'warn'),
+      events.some(
+        (e) => e.message.startsWith('Failover: 2 devices moved from "Pool A" to "Pool B"') && e.level === 'warn',
+      ),
     ).toBe(true)
     // The miners kept their connections and now mine on B.
     for (const m of miners) {

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import type { Database } from '../store/sqlite'
-import type { DeviceRule as RoutingRule, ProxyRouting } from './proxy'
+import type { ProxyRouting, DeviceRule as RoutingRule } from './proxy'
 
 export interface StoredPool {
   id: number

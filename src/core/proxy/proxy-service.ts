@@ -24,7 +24,7 @@ import type {
   DeviceRule as RuleInput,
 } from '../../shared/contract/proxy'
 import { AppFailure } from '../../shared/errors'
-import { devicesService, noteMinerConnected } from '../devices/module'
+import { devicesService, noteMinerConnected, noteShareAccepted } from '../devices/module'
 import type { Logger } from '../logger'
 import type { CoreContext } from '../module'
 import { BatchWriter } from '../store/batch-writer'
@@ -43,9 +43,9 @@ import {
   type SwitchEvent,
 } from './proxy'
 import {
+  isConfigured,
   type ProxyConfig,
   ProxyConfigRepo,
-  isConfigured,
   poolPasswordRef,
   routingOf,
   type StoredPool,
@@ -359,7 +359,14 @@ export class ProxyService {
       const next: ProxyConfig = { ...cur, pools: [...cur.pools, pool], nextPoolId: id + 1 }
       // The first pool makes the proxy usable at once: a default route with it.
       if (next.routes.length === 0) {
-        next.routes = [{ id: cur.nextRouteId, name: 'Default', goals: [{ weight: 1, pools: [id] }], workerTemplate: DEFAULT_WORKER_TEMPLATE }]
+        next.routes = [
+          {
+            id: cur.nextRouteId,
+            name: 'Default',
+            goals: [{ weight: 1, pools: [id] }],
+            workerTemplate: DEFAULT_WORKER_TEMPLATE,
+          },
+        ]
         next.defaultRouteId = cur.nextRouteId
         next.nextRouteId = cur.nextRouteId + 1
       }
@@ -405,14 +412,19 @@ export class ProxyService {
         hostPort,
         tls,
         user,
-        maxMinersPerSession: input.maxMinersPerSession === undefined ? old.maxMinersPerSession : input.maxMinersPerSession,
+        maxMinersPerSession:
+          input.maxMinersPerSession === undefined ? old.maxMinersPerSession : input.maxMinersPerSession,
       }
       const next: ProxyConfig = { ...cur, pools: cur.pools.map((p) => (p.id === pool.id ? pool : p)) }
       const ref = poolPasswordRef(pool.id)
       if (input.password === null) this.ctx.secrets.delete(ref)
       else if (input.password !== undefined) await this.ctx.secrets.put(ref, input.password)
       await this.commit(next)
-      this.ctx.events.append('info', 'proxy', `Upstream pool "${pool.name}" changed (${pool.url}, account ${pool.user}).`)
+      this.ctx.events.append(
+        'info',
+        'proxy',
+        `Upstream pool "${pool.name}" changed (${pool.url}, account ${pool.user}).`,
+      )
       return this.poolView(pool, next)
     })
   }
@@ -503,7 +515,10 @@ export class ProxyService {
     }
   }
 
-  private checkGoals(c: ProxyConfig, goals: Array<{ weight?: number | undefined; pools: number[] }>): StoredRoute['goals'] {
+  private checkGoals(
+    c: ProxyConfig,
+    goals: Array<{ weight?: number | undefined; pools: number[] }>,
+  ): StoredRoute['goals'] {
     return goals.map((g) => {
       for (const id of g.pools)
         if (!c.pools.some((p) => p.id === id)) throw new AppFailure('INVALID_PARAMS', `No upstream pool with id ${id}.`)
@@ -558,7 +573,8 @@ export class ProxyService {
         ...old,
         name: input.name?.trim() || old.name,
         goals: input.goals ? this.checkGoals(cur, input.goals) : old.goals,
-        workerTemplate: input.workerTemplate !== undefined ? this.checkTemplate(input.workerTemplate) : old.workerTemplate,
+        workerTemplate:
+          input.workerTemplate !== undefined ? this.checkTemplate(input.workerTemplate) : old.workerTemplate,
       }
       const next: ProxyConfig = { ...cur, routes: cur.routes.map((r) => (r.id === route.id ? route : r)) }
       await this.commit(next)
@@ -573,10 +589,16 @@ export class ProxyService {
       const route = cur.routes.find((r) => r.id === id)
       if (!route) throw new AppFailure('NOT_FOUND', `No route with id ${id}.`)
       if (cur.defaultRouteId === id)
-        throw new AppFailure('CONFLICT', `Route "${route.name}" is the default route: make another route the default first.`)
+        throw new AppFailure(
+          'CONFLICT',
+          `Route "${route.name}" is the default route: make another route the default first.`,
+        )
       const rules = cur.rules.filter((r) => r.routeId === id).length
       if (rules > 0)
-        throw new AppFailure('CONFLICT', `Route "${route.name}" is named by ${rules} device rule${rules > 1 ? 's' : ''}: change them first.`)
+        throw new AppFailure(
+          'CONFLICT',
+          `Route "${route.name}" is named by ${rules} device rule${rules > 1 ? 's' : ''}: change them first.`,
+        )
       await this.commit({ ...cur, routes: cur.routes.filter((r) => r.id !== id) })
       this.ctx.events.append('info', 'proxy', `Route "${route.name}" removed.`)
       return { removed: true }
@@ -747,6 +769,10 @@ export class ProxyService {
       this.dirty = true
     })
     p.on('authorize', (e) => this.onAuthorize(run, e))
+    p.on('firstShare', (e) => {
+      const m = noteShareAccepted({ remoteIp: e.remoteAddress, worker: e.worker, difficulty: e.difficulty, tsMs: e.tsMs })
+      if (m?.matched) run.records.set(e.deviceId, m.deviceId)
+    })
     p.on('device', (e) => this.onDevice(run, e))
   }
 
@@ -827,7 +853,11 @@ export class ProxyService {
       const to = this.poolName(e.toPoolId)
       const n = `${g.count} device${g.count === 1 ? '' : 's'}`
       const how =
-        e.method === 'reconnect' ? ' (asked to reconnect)' : e.method === 'set_extranonce' ? ' without reconnecting' : ''
+        e.method === 'reconnect'
+          ? ' (asked to reconnect)'
+          : e.method === 'set_extranonce'
+            ? ' without reconnecting'
+            : ''
       const message =
         e.fromPoolId === e.toPoolId
           ? `Pool "${to}": ${REASON_WORDS[e.reason]}; ${n} re-pointed${how}.`

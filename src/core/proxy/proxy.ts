@@ -262,12 +262,23 @@ export interface AuthorizeEvent {
   userAgent: string
 }
 
+/** A connection's first locally accepted share (confirms the device mines through the proxy). */
+export interface FirstShareEvent {
+  tsMs: number
+  deviceId: number
+  remoteAddress: string
+  worker: string
+  /** The difficulty the miner was assigned for that share. */
+  difficulty: number
+}
+
 export interface ProxyEvents {
   switch: (e: SwitchEvent) => void
   pool: (e: PoolHealthEvent) => void
   share: (e: UpstreamShareEvent) => void
   device: (e: DeviceEvent) => void
   authorize: (e: AuthorizeEvent) => void
+  firstShare: (e: FirstShareEvent) => void
 }
 
 /** How many live devices of a route's goal sit on each pool (undefined = waiting for one). */
@@ -448,6 +459,8 @@ interface PoolState {
   sessions: UpSession[]
   counters: Counters
   rates: RateWindows
+  /** Miners waiting for room on this pool (sizes how many sessions to open at once). */
+  waiting: Set<Conn>
 }
 
 interface Conn {
@@ -466,6 +479,7 @@ interface Conn {
   upstreamWorkerProblem: string | undefined
   counters: Counters
   rates: RateWindows
+  firstShareSeen: boolean
 }
 
 export class StratumProxy extends Emitter<ProxyEvents> {
@@ -754,6 +768,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       sessions: [],
       counters: newCounters(),
       rates: new RateWindows(Date.now()),
+      waiting: new Set(),
     }
   }
 
@@ -1186,8 +1201,16 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     }
     const s = p.sessions.find((x) => x.ready && x.prefixes !== undefined && !x.prefixes.full)
     if (!s) {
-      const connecting = p.sessions.some((x) => !x.ready)
-      if (!connecting) this.openSession(p)
+      // Open as many sessions as the waiting miners need at once: one at a time, a burst of
+      // thousands of miners (a farm after a power cut) would wait a handshake per 50 of them.
+      p.waiting.add(c)
+      let connecting = 0
+      let capacity = p.cfg.maxMinersPerSession ?? 50
+      for (const x of p.sessions) {
+        if (!x.ready) connecting++
+        else if (x.plan) capacity = x.plan.capacity
+      }
+      if (connecting < Math.ceil(p.waiting.size / Math.max(1, capacity))) this.openSession(p)
       return
     }
     const prefix = s.prefixes!.allocate()!
@@ -1226,6 +1249,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     }
     c.session = s
     s.miners.add(c)
+    for (const p of this.pools.values()) p.waiting.delete(c)
     c.waitSinceMs = undefined
     this.updateUpstreamWorker(c, s)
     const how = this.guardedValue(c, () => c.dev.attach(a, Date.now()))
@@ -1415,6 +1439,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       upstreamWorkerProblem: undefined,
       counters: newCounters(),
       rates: new RateWindows(now),
+      firstShareSeen: false,
     } as unknown as Conn
     c.dev = new Downstream(this.vardiff, this.hostFor(c), { id, remoteAddress: ip, nowMs: now })
     this.conns.set(id, c)
@@ -1489,6 +1514,10 @@ export class StratumProxy extends Emitter<ProxyEvents> {
       onAccepted: (difficulty, nowMs) => {
         c.rates.add(difficulty, nowMs)
         this.totalRates.add(difficulty, nowMs)
+        if (!c.firstShareSeen) {
+          c.firstShareSeen = true
+          this.emit('firstShare', { tsMs: nowMs, deviceId: c.id, remoteAddress: c.ip, worker: c.dev.worker, difficulty })
+        }
       },
       onAuthorize: (name) => {
         this.emit('authorize', {
@@ -1537,6 +1566,7 @@ export class StratumProxy extends Emitter<ProxyEvents> {
   private cleanup(c: Conn): void {
     c.closed = true
     this.release(c)
+    for (const p of this.pools.values()) p.waiting.delete(c)
     if (this.conns.has(c.id)) {
       const now = Date.now()
       const final = this.deviceStats(c, now)

@@ -41,7 +41,11 @@ const SeriesQuery = z
     fromMs: TimeMs,
     toMs: TimeMs,
     /** Wanted width of a point; the answer says what was delivered (a whole multiple of a tier). */
-    resolutionMs: z.number().int().min(1000).max(366 * 86_400_000),
+    resolutionMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(366 * 86_400_000),
   })
   .strict()
 
@@ -358,11 +362,7 @@ export const healthContract = {
     z.object({ series: z.array(z.object({ entity: SeriesResult.shape.entity, metric: z.string() })) }),
     'Which series are stored (all, or one entity), e.g. to find the reject reasons a device has.',
   ),
-  'history.getSettings': method(
-    Empty,
-    HistorySettings,
-    'Downsampling tiers, the size cap, and the store size now.',
-  ),
+  'history.getSettings': method(Empty, HistorySettings, 'Downsampling tiers, the size cap, and the store size now.'),
   'history.setSettings': method(
     z
       .object({
@@ -398,13 +398,13 @@ export const healthContract = {
     AlertRecord,
     'Marks one alert as seen.',
   ),
-  'alerts.acknowledgeAll': method(
-    Empty,
-    z.object({ acknowledged: z.number().int() }),
-    'Marks every alert as seen.',
-  ),
+  'alerts.acknowledgeAll': method(Empty, z.object({ acknowledged: z.number().int() }), 'Marks every alert as seen.'),
 
-  'alertRules.list': method(Empty, z.object({ rules: z.array(AlertRuleSchema) }), 'Every alert rule, defaults included.'),
+  'alertRules.list': method(
+    Empty,
+    z.object({ rules: z.array(AlertRuleSchema) }),
+    'Every alert rule, defaults included.',
+  ),
   'alertRules.save': method(
     z.object({ rule: AlertRuleDraft }).strict(),
     z.object({ rule: AlertRuleSchema }),

@@ -406,7 +406,11 @@ export const proxyContract = {
     'Per-minute share counts per device and per pool from the store, oldest first.',
   ),
 
-  'proxyPools.list': method(Empty, z.object({ pools: z.array(ProxyPool) }), 'Upstream pools (passwords never returned).'),
+  'proxyPools.list': method(
+    Empty,
+    z.object({ pools: z.array(ProxyPool) }),
+    'Upstream pools (passwords never returned).',
+  ),
   'proxyPools.add': method(
     ProxyPoolAdd,
     z.object({ pool: ProxyPool }),
@@ -437,7 +441,11 @@ export const proxyContract = {
     'Connects, subscribes, authorizes and waits for a job; says in plain words what happened (DNS failure, refused, timeout, authorize false, no job).',
   ),
 
-  'proxyRoutes.list': method(Empty, RoutesView, 'Routes (ordered failover lists with weights), device rules and the default route.'),
+  'proxyRoutes.list': method(
+    Empty,
+    RoutesView,
+    'Routes (ordered failover lists with weights), device rules and the default route.',
+  ),
   'proxyRoutes.add': method(
     z
       .object({
@@ -477,12 +485,7 @@ export const proxyContract = {
     'Replaces the device rules (first match wins: by worker name, IP address or Fleet device record).',
   ),
 
-  'proxy.stream': topic(
-    Empty,
-    ProxyStreamFrame,
-    'latest',
-    'Proxy status with per-device stats, coalesced.',
-  ),
+  'proxy.stream': topic(Empty, ProxyStreamFrame, 'latest', 'Proxy status with per-device stats, coalesced.'),
   'proxySwitches.stream': topic(
     z.object({ sinceSeq: z.number().int().min(0).optional() }).strict(),
     ProxySwitchFrame,

@@ -17,6 +17,18 @@ export const DEFAULT_TIERS: readonly TierConfig[] = [
 ]
 
 /**
+ * What the app runs with unless the owner chooses otherwise (`history.setSettings`): sized so a
+ * 500-device farm stays under the 2 GiB store cap (see README "Sizing"). The 10 s tier holds the
+ * raw 15 s polls for live charts; the 1-minute tier serves a week of detail; hourly buckets keep
+ * a year of trends. `DEFAULT_TIERS` (issue 7's example) suits small farms and is kept for tests.
+ */
+export const FARM_TIERS: readonly TierConfig[] = [
+  { widthMs: 10_000, retentionMs: 6 * HOUR_MS },
+  { widthMs: 60_000, retentionMs: 7 * DAY_MS },
+  { widthMs: HOUR_MS, retentionMs: 365 * DAY_MS },
+]
+
+/**
  * Tiers must be finest first, each width a whole multiple of the previous one (so a coarse bucket
  * is exactly a union of fine ones and re-aggregating a fine tier gives the coarse tier's numbers),
  * and each retention at least the previous one (a coarser tier that forgot sooner would be useless).

@@ -93,20 +93,28 @@ export class MetricsServer {
       res.end(req.method === 'HEAD' ? undefined : body)
     }
     const path = (req.url ?? '').split('?')[0]
-    if (path !== '/metrics') return send(404, 'not found: scrape /metrics\n')
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'GET only\n')
+    if (path !== '/metrics') {
+      send(404, 'not found: scrape /metrics\n')
+      return
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(405, 'GET only\n')
+      return
+    }
     const auth = authorizeMetricsRequest(
       { remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization },
       { enabled: true, token: this.#o.token() },
     )
     if (!auth.ok) {
       if (auth.error.code === 'UNAUTHORIZED') res.setHeader('www-authenticate', 'Bearer realm="hashyard"')
-      return send(STATUS[auth.error.code] ?? 403, `${auth.error.message}\n`)
+      send(STATUS[auth.error.code] ?? 403, `${auth.error.message}\n`)
+      return
     }
     const body = this.#o.render()
     if (!body.ok) {
       this.#o.logger.error('metrics rendering failed', { error: body.error.message })
-      return send(500, 'metrics could not be rendered; see the Hashyard log\n')
+      send(500, 'metrics could not be rendered; see the Hashyard log\n')
+      return
     }
     send(200, body.value, METRICS_CONTENT_TYPE)
   }
