@@ -466,6 +466,13 @@ describe('ports and TLS', () => {
       await notified
       const c = await client.call('pool.connections', {})
       expect(c.connections.find((x) => x.worker === 'rig-tls')?.transport).toBe('tls')
+      // Known from its authorize alone (no share yet): the server's onAuthorize hook reached the pool.
+      const w = await client.call('pool.workers', {})
+      expect(w.workers.find((x) => x.worker === 'rig-tls')).toMatchObject({
+        accepted: 0,
+        connections: 1,
+        userAgent: 'tlsminer/1',
+      })
     } finally {
       socket.destroy()
     }

@@ -536,7 +536,9 @@ export class StratumProxy extends Emitter<ProxyEvents> {
     const port = await new Promise<number>((resolve, reject) => {
       const srv = this.server!
       srv.once('error', reject)
-      srv.listen(this.opts.port ?? 3334, host, () => {
+      // A deep accept queue: after a power cut a whole farm reconnects within a second, and a
+      // full queue makes the kernel reset connections while the loop is busy (Node's default is 511).
+      srv.listen({ port: this.opts.port ?? 3334, host, backlog: 4096 }, () => {
         srv.off('error', reject)
         resolve((srv.address() as net.AddressInfo).port)
       })
