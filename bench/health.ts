@@ -2,9 +2,9 @@
 // hours, on the real SQLite store with an injected clock.
 // Run: npx tsx bench/health.ts   (part of npm run bench: `npm run bench -- health`)
 //
-// Time compression: the first 23 h 40 min of history are written straight into `health_agg` as
+// Time compression: the first 23 h 50 min of history are written straight into `health_agg` as
 // the buckets HistoryStore would have left there (same keys, counts, sums, minima, maxima, last
-// values; 10 s buckets only for the last 6 h, as retention would leave them). The last 20 minutes
+// values; 10 s buckets only for the last 6 h, as retention would leave them). The last 10 minutes
 // then run through the real path second by second — HistoryStore.record and a flush every
 // simulated second, the alert engine observing every poll and ticking every 5 s — and are timed:
 // that is the write cost per second of real time. Store size is measured after the 24 h, and the
@@ -13,7 +13,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { SeriesResult } from '../src/shared/contract/health'
 import type { DeviceStatus } from '../src/core/devices/types'
 import { HistoryStore, type HistorySample } from '../src/core/health/history/history-store'
 import { DEFAULT_TIERS, FARM_TIERS, type TierConfig } from '../src/core/health/history/tiers'
@@ -32,7 +31,7 @@ const HOUR = 3_600_000
 const DAY = 24 * HOUR
 const T_END = Date.UTC(2026, 0, 31)
 const T_START = T_END - DAY
-const LIVE_MS = 20 * 60_000
+const LIVE_MS = 10 * 60_000
 
 /** Series per device: 6 from its poll (reachable, hashrate, temp, fan, power, reported accepted)
  * and 4 from Hashyard's pool every 15 s (accepted, difficulty accepted, difficulty, share hashrate). */
@@ -114,19 +113,21 @@ function fillBuckets(
   const metricOf = (i: number) => [...POLL_METRICS, ...SHARE_METRICS][i % SERIES_PER_DEVICE]!
   let rows = 0
   const first = Math.ceil(fromMs / tier.widthMs) * tier.widthMs
-  const tx = db.transaction((bucketFrom: number, bucketTo: number) => {
-    for (let b = bucketFrom; b < bucketTo; b += tier.widthMs) {
-      for (let i = 0; i < seriesIds.length; i++) {
-        const metric = metricOf(i)
+  // Series-major order: each series' buckets are one run of the primary key, so the fill appends
+  // instead of scattering writes over the whole table (it is set-up, not what is measured).
+  const tx = db.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const metric = metricOf(i)
+      // Polls fall on whole 15 s steps, offset per device as the poller spreads them.
+      const phase = (i * 7919) % (POLL_S * 1000)
+      for (let b = first; b < toMs; b += tier.widthMs) {
         let n = 0
         let sum = 0
         let lo = Number.POSITIVE_INFINITY
         let hi = Number.NEGATIVE_INFINITY
         let last = 0
         let lastOff = 0
-        // Polls fall on whole 15 s steps, offset per device as the poller spreads them.
-        const offset = ((i * 7919) % (POLL_S * 1000)) - (b % (POLL_S * 1000))
-        const startOff = ((offset % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000)
+        const startOff = (((phase - b) % (POLL_S * 1000)) + POLL_S * 1000) % (POLL_S * 1000)
         for (let off = startOff; off < tier.widthMs; off += POLL_S * 1000) {
           const v = reading(metric)
           n++
@@ -143,8 +144,7 @@ function fillBuckets(
       }
     }
   })
-  // One transaction per simulated hour keeps the WAL small.
-  for (let h = first; h < toMs; h += HOUR) tx(h, Math.min(toMs, h + HOUR))
+  for (let i = 0; i < seriesIds.length; i += 250) tx(i, Math.min(seriesIds.length, i + 250))
   return { rows, ms: performance.now() - t0 }
 }
 
@@ -165,6 +165,8 @@ export function runHealthBench(): HealthBenchResult[] {
   const logger = createLogger(() => {}, 'bench', 'error')
   const store = openStore(dir, logger, HEALTH_MIGRATIONS)
   const db = store.db
+  const cacheMb = Number(process.env.BENCH_CACHE_MB ?? 0)
+  if (cacheMb > 0) db.pragma(`cache_size = -${cacheMb * 1024}`)
   try {
     let clock = T_START
     const now = () => clock
@@ -302,20 +304,20 @@ export function runHealthBench(): HealthBenchResult[] {
     const storeMs: number[] = []
     const apiMs: number[] = []
     let points = 0
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 10; i++) {
       const t0 = performance.now()
       const r = wide.value.series(entity, 'hashrate_reported_ths', T_END - 30 * DAY, T_END, 60_000)
       const t1 = performance.now()
       if (!r.ok) throw new Error(r.error.message)
       points = r.value.points.length
-      // What the API adds: output validation and serialisation of the answer.
-      JSON.stringify(SeriesResult.parse({ ...r.value, unit: 'TH/s' }))
+      // What the API adds in production: serialising the answer (output validation is a test-only option).
+      JSON.stringify({ ...r.value, unit: 'TH/s' })
       storeMs.push(t1 - t0)
       apiMs.push(performance.now() - t0)
     }
     add(
       '30-day chart at 1-minute resolution',
-      `${points.toLocaleString('en-US')} points: store query median ${pct(storeMs, 50).toFixed(1)} ms (p90 ${pct(storeMs, 90).toFixed(1)}), with API validation + JSON median ${pct(apiMs, 50).toFixed(1)} ms (p90 ${pct(apiMs, 90).toFixed(1)})`,
+      `${points.toLocaleString('en-US')} points: store query median ${pct(storeMs, 50).toFixed(1)} ms (p90 ${pct(storeMs, 90).toFixed(1)}), with JSON serialisation median ${pct(apiMs, 50).toFixed(1)} ms (p90 ${pct(apiMs, 90).toFixed(1)})`,
     )
     const farmQ: number[] = []
     for (let i = 0; i < 15; i++) {

@@ -42,7 +42,11 @@ const FIXED_VARDIFF = {
   retargetAfterS: 1e9,
 }
 const quietLogger = () =>
-  createLogger((r) => console.error(`[${r.scope}] ${r.level} ${r.msg}`), 'bench', process.env.BENCH_LOG === 'warn' ? 'warn' : 'error')
+  createLogger(
+    (r) => console.error(`[${r.scope}] ${r.level} ${r.msg}`),
+    'bench',
+    process.env.BENCH_LOG === 'warn' ? 'warn' : 'error',
+  )
 
 // ---------------------------------------------------------------------------------------------
 // Child roles

@@ -1,6 +1,7 @@
 // npm run bench: every benchmark of the project, one after the other, with the machine named.
 // Figures are for comparison on one machine (ratios), not absolute promises; the README quotes them.
 import { cpus, loadavg, totalmem } from 'node:os'
+import { runHealthBench } from './health'
 import { runPoolBench } from './pool'
 import { runProxyBench } from './proxy'
 import { runStoreBench } from './store'
@@ -32,4 +33,11 @@ if (want('pool')) {
 if (want('proxy')) {
   console.log('\n== proxy: 1,000 miners through the proxy into a local StratumServer, then 5,000 connected ==')
   console.table(await runProxyBench())
+}
+
+if (want('health')) {
+  console.log(
+    '\n== health: 500 devices polled every 15 s + 100 shares/s for 24 simulated hours (time-compressed), then a 30-day chart ==',
+  )
+  console.table(runHealthBench())
 }

@@ -45,7 +45,7 @@ export {
   type SeriesResult,
 } from './history/history-store'
 export { type EntityKind, type EntityRef, METRICS, type MetricBase, parseMetric, reasonKey } from './history/metrics'
-export { DEFAULT_TIERS, type TierConfig } from './history/tiers'
+export { DEFAULT_TIERS, FARM_TIERS, type TierConfig } from './history/tiers'
 export { deviceObservation, deviceSamples, type ShareTally, shareSamples, sharesObservation } from './ingest'
 export { authorizeMetricsRequest, type MetricsAccessConfig } from './metrics/access'
 export { METRICS_CONTENT_TYPE, type MetricFamily, renderExposition } from './metrics/exposition'

@@ -109,6 +109,9 @@ interface WorkerState {
   windows: RateWindows | undefined
   lastActivityMs: number
   dirty: boolean
+  /** This worker's row in `minutes` for the current minute, valid while `minuteGen` matches. */
+  minuteRow?: MinuteRow
+  minuteGen?: number
 }
 
 export interface PoolTotals {
@@ -130,6 +133,8 @@ export class ShareAccounting {
   private readonly workersByName = new Map<string, WorkerState>()
   private readonly connWindows = new Map<number, RateWindows>()
   private minutes = new Map<string, MinuteRow>()
+  /** Bumped by `drain`, which hands the minute rows over: cached rows of older generations are gone. */
+  private minutesGen = 0
   private poolWindows: RateWindows
   private readonly maxWorkers: number
   readonly totals: PoolTotals = { accepted: 0, rejected: 0, stale: 0, diffAccepted: 0, bestShareDifficulty: 0 }
@@ -210,8 +215,12 @@ export class ShareAccounting {
     const w = this.worker(e.worker, now, e.userAgent, e.remoteAddress)
     const t = w.totals
     const minuteTs = Math.floor(now / 60_000) * 60_000
-    const key = `${minuteTs}|${e.worker}`
-    let m = this.minutes.get(key)
+    // The worker's current minute row is cached on it: no key string or Map lookup per share.
+    let m = w.minuteGen === this.minutesGen && w.minuteRow?.tsMs === minuteTs ? w.minuteRow : undefined
+    if (m === undefined) {
+      const key = `${minuteTs}|${e.worker}`
+      m = this.minutes.get(key)
+    }
     if (m === undefined) {
       m = {
         tsMs: minuteTs,
@@ -222,8 +231,10 @@ export class ShareAccounting {
         diffAccepted: 0,
         bestShareDifficulty: 0,
       }
-      this.minutes.set(key, m)
+      this.minutes.set(`${minuteTs}|${e.worker}`, m)
     }
+    w.minuteRow = m
+    w.minuteGen = this.minutesGen
     w.lastActivityMs = now
     w.dirty = true
     t.remoteAddress = e.remoteAddress
@@ -311,6 +322,7 @@ export class ShareAccounting {
     }
     const minutes = [...this.minutes.values()]
     this.minutes = new Map()
+    this.minutesGen++
     if (this.workersByName.size > this.maxWorkers) {
       const byAge = [...this.workersByName.values()].sort((a, b) => a.lastActivityMs - b.lastActivityMs)
       for (const w of byAge.slice(0, this.workersByName.size - this.maxWorkers)) {

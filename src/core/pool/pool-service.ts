@@ -114,7 +114,14 @@ export class PoolService {
   private dirty = false
   private readonly timers: NodeJS.Timeout[] = []
   private lastBlock: { height: number; hashHex: string; foundAtMs: number } | null = null
-  /** The last job broadcast: when it started (monotonic) and how long building + writing it to every miner took. */
+  /** The stratum server's last completed fan-out (it writes in slices across event-loop turns). */
+  get lastFanOut(): StratumServer['lastFanOut'] {
+    return this.running?.server.lastFanOut
+  }
+  /**
+   * The last job broadcast: when it started (monotonic) and how long building the job and writing
+   * its first slice of connections took (see `lastFanOut` for the whole fan-out).
+   */
   lastBroadcast:
     | {
         jobId: string

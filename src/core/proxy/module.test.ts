@@ -419,6 +419,26 @@ describe('beside the local pool', () => {
     direct.close()
   })
 
+  it('re-points a live miner when its rule changes, without a reconnect', async () => {
+    await expect(
+      client.call('proxyRoutes.setRules', { rules: [{ routeId: 1, deviceId: 'no-such-device' }] }),
+    ).rejects.toMatchObject({ code: 'INVALID_PARAMS', message: expect.stringContaining('not in the Fleet') })
+    const rig3 = miners.at(-1)!
+    await call('proxyRoutes.setRules', { rules: [] })
+    const st = await until2(status, (s) => s.switches.at(-1)?.reason === 'route-change')
+    expect(st.switches.at(-1)).toMatchObject({
+      fromPoolId: ids.local,
+      toPoolId: ids.a,
+      method: 'set_extranonce',
+      devices: 1,
+      workers: ['bc1qowner.rig3'],
+    })
+    await until(() => rig3.current.en1.startsWith(poolA.live[0]!.extranonce1.toString('hex')), 'work from A')
+    expect(rig3.miner.closed).toBe(false)
+    expect((await rig3.share(UP_DIFF, true)).reply.result).toBe(true)
+    await until(() => poolA.shares.some((x) => x.worker === 'acctA.rig3'))
+  })
+
   it('stops on request: miners are asked to reconnect and the proxy stays off', async () => {
     const s = await call('proxy.stop', {})
     expect(s.running).toBe(false)

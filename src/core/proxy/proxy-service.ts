@@ -770,7 +770,12 @@ export class ProxyService {
     })
     p.on('authorize', (e) => this.onAuthorize(run, e))
     p.on('firstShare', (e) => {
-      const m = noteShareAccepted({ remoteIp: e.remoteAddress, worker: e.worker, difficulty: e.difficulty, tsMs: e.tsMs })
+      const m = noteShareAccepted({
+        remoteIp: e.remoteAddress,
+        worker: e.worker,
+        difficulty: e.difficulty,
+        tsMs: e.tsMs,
+      })
       if (m?.matched) run.records.set(e.deviceId, m.deviceId)
     })
     p.on('device', (e) => this.onDevice(run, e))

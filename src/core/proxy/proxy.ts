@@ -1518,7 +1518,13 @@ export class StratumProxy extends Emitter<ProxyEvents> {
         this.totalRates.add(difficulty, nowMs)
         if (!c.firstShareSeen) {
           c.firstShareSeen = true
-          this.emit('firstShare', { tsMs: nowMs, deviceId: c.id, remoteAddress: c.ip, worker: c.dev.worker, difficulty })
+          this.emit('firstShare', {
+            tsMs: nowMs,
+            deviceId: c.id,
+            remoteAddress: c.ip,
+            worker: c.dev.worker,
+            difficulty,
+          })
         }
       },
       onAuthorize: (name) => {

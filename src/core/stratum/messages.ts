@@ -281,8 +281,18 @@ export function encodeRefusal(id: RpcId, code: number, message: string): string 
 
 export function encodeReject(id: RpcId, reason: RejectReason, detail?: string): string {
   const r = REJECTS[reason]
-  return encodeError(id, r.code, detail === undefined ? r.message : `${r.message}: ${detail}`, reason)
+  if (detail !== undefined) return encodeError(id, r.code, `${r.message}: ${detail}`, reason)
+  // Rejects without detail are the common case under load (low difficulty): the part after the id
+  // is encoded once per reason.
+  let tail = rejectTails.get(reason)
+  if (tail === undefined) {
+    tail = encodeError(0, r.code, r.message, reason).slice('{"id":0'.length)
+    rejectTails.set(reason, tail)
+  }
+  return `{"id":${idJson(id)}${tail}`
 }
+
+const rejectTails = new Map<RejectReason, string>()
 
 /**
  * Subscribe result with both tuples (DATUM / Antpool shape, which every firmware parses):

@@ -177,6 +177,20 @@ interface Conn {
   batch: string | undefined
 }
 
+/** Connections written per event-loop turn during a job fan-out (~10–15 ms of writes). */
+const BROADCAST_SLICE = 1000
+
+interface FanOut {
+  job: Job
+  clean: boolean
+  nowMs: number
+  targets: Conn[]
+  next: number
+  startNs: bigint
+  slices: number
+  maxSliceMs: number
+}
+
 export class StratumServer {
   private readonly opts: StratumServerOptions
   private readonly limits: StratumLimits
@@ -196,6 +210,9 @@ export class StratumServer {
   private closing = false
   private blocksFound = 0
   private warnedVariants = false
+  private fanOut: FanOut | undefined
+  /** The last completed job fan-out: start to last write, and the longest slice (event-loop hold). */
+  lastFanOut: { jobId: string; connections: number; slices: number; totalMs: number; maxSliceMs: number } | undefined
 
   constructor(opts: StratumServerOptions) {
     this.opts = opts
@@ -635,21 +652,63 @@ export class StratumServer {
     return v
   }
 
-  /** New work: the base notify line is encoded once by the job; each connection only writes it. */
+  /**
+   * New work: the base notify line is encoded once by the job; each connection only writes it.
+   * Writing to thousands of sockets costs ~10–15 µs each, so the fan-out runs in slices of
+   * `BROADCAST_SLICE` connections, one per event-loop turn: submits from other miners are answered
+   * between slices instead of waiting for the whole broadcast (issue 8: validation and broadcast
+   * never hold the loop long). A newer job supersedes the rest of an unfinished fan-out, inheriting
+   * its clean flag so no miner misses a clean_jobs.
+   */
   private broadcast(job: Job, clean: boolean): void {
     if (this.closing || !this.acceptableJob(job)) return
     const now = Date.now()
     this.book.addCurrent(job, now)
-    for (const c of this.conns.values()) {
+    const f = this.fanOut
+    const inheritClean = f !== undefined && f.next < f.targets.length && f.clean
+    this.fanOut = {
+      job,
+      clean: clean || inheritClean,
+      nowMs: now,
+      targets: [...this.conns.values()],
+      next: 0,
+      startNs: process.hrtime.bigint(),
+      slices: 0,
+      maxSliceMs: 0,
+    }
+    this.broadcastSlice(this.fanOut)
+  }
+
+  private broadcastSlice(f: FanOut): void {
+    if (this.fanOut !== f || this.closing) return
+    const t0 = process.hrtime.bigint()
+    const end = Math.min(f.targets.length, f.next + BROADCAST_SLICE)
+    for (let i = f.next; i < end; i++) {
+      const c = f.targets[i]!
       if (c.closed || !c.session.ready) continue
       try {
-        c.session.sendJob(this.variantFor(job, c.session.payoutScript), clean, now)
+        c.session.sendJob(this.variantFor(f.job, c.session.payoutScript), f.clean, f.nowMs)
       } catch (e) {
         this.log.error('sending a job failed', { connectionId: c.id, error: (e as Error).stack ?? String(e) })
         this.closeConn(c, 'internal error', 'error', 'now')
       }
     }
-    this.log.debug('job broadcast', { jobId: job.id, height: job.height, clean, connections: this.conns.size })
+    f.next = end
+    f.slices++
+    const doneNs = process.hrtime.bigint()
+    f.maxSliceMs = Math.max(f.maxSliceMs, Number(doneNs - t0) / 1e6)
+    if (end < f.targets.length) {
+      setImmediate(() => this.broadcastSlice(f))
+      return
+    }
+    this.lastFanOut = {
+      jobId: f.job.id,
+      connections: f.targets.length,
+      slices: f.slices,
+      totalMs: Number(doneNs - f.startNs) / 1e6,
+      maxSliceMs: f.maxSliceMs,
+    }
+    this.log.debug('job broadcast', { ...this.lastFanOut, height: f.job.height, clean: f.clean })
   }
 
   private tick(): void {

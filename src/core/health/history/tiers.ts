@@ -17,15 +17,19 @@ export const DEFAULT_TIERS: readonly TierConfig[] = [
 ]
 
 /**
- * What the app runs with unless the owner chooses otherwise (`history.setSettings`): sized so a
- * 500-device farm stays under the 2 GiB store cap (see README "Sizing"). The 10 s tier holds the
- * raw 15 s polls for live charts; the 1-minute tier serves a week of detail; hourly buckets keep
- * a year of trends. `DEFAULT_TIERS` (issue 7's example) suits small farms and is kept for tests.
+ * What the app runs with unless the owner chooses otherwise (`history.setSettings`), sized so a
+ * 500-device farm fits under the 2 GiB store cap: at 10 series per device (poll readings plus the
+ * pool's share counters) and ≈ 42 bytes per bucket (bench/health.ts), 8,650 buckets per series
+ * come to ≈ 1.7 GiB. The 10 s tier holds the raw 15 s polls for live charts, 1-minute buckets
+ * cover three days of detail, hourly ones a quarter, daily ones two years. The issue's example
+ * (`DEFAULT_TIERS`: 1 minute for 30 days, 15 minutes for a year) would need ≈ 16 GiB at that size;
+ * it suits farms of a few dozen devices, whose owners can choose it.
  */
 export const FARM_TIERS: readonly TierConfig[] = [
   { widthMs: 10_000, retentionMs: 6 * HOUR_MS },
-  { widthMs: 60_000, retentionMs: 7 * DAY_MS },
-  { widthMs: HOUR_MS, retentionMs: 365 * DAY_MS },
+  { widthMs: 60_000, retentionMs: 3 * DAY_MS },
+  { widthMs: HOUR_MS, retentionMs: 90 * DAY_MS },
+  { widthMs: DAY_MS, retentionMs: 730 * DAY_MS },
 ]
 
 /**
