@@ -189,6 +189,8 @@ async function stage(pool: Pool, clients: number, seconds: number, broadcast: bo
     const fanOut: number[] = []
     const fanOutCpu: number[] = []
     const toLast: number[] = []
+    const sliceMax: number[] = []
+    const fanOutTotal: number[] = []
     for (let round = 0; round <= BROADCAST_ROUNDS; round++) {
       const newBlock = round === BROADCAST_ROUNDS
       loader.send('watch')
@@ -202,12 +204,20 @@ async function stage(pool: Pool, clients: number, seconds: number, broadcast: bo
         throw new Error(`broadcast ${round} reached ${String(b.received)} of ${clients} clients`)
       }
       const last = BigInt(b.lastNs as string)
+      // The server writes the job in slices across event-loop turns: `build+1st slice` is what the
+      // publish call held the loop for, `all written` the whole fan-out, `longest slice` the
+      // longest single hold.
+      const whole = poolService()?.lastFanOut
       if (newBlock) {
-        broadcastMs = `fan-out ${median(fanOut).toFixed(1)} (CPU ${median(fanOutCpu).toFixed(1)}), last client ${median(toLast).toFixed(1)}; new block: node→last client ${ms(last - t0).toFixed(0)}`
+        broadcastMs = `build+1st slice ${median(fanOut).toFixed(1)} (CPU ${median(fanOutCpu).toFixed(1)}), all written ${fanOutTotal.length ? median(fanOutTotal).toFixed(1) : 'n/a'}, longest slice ${sliceMax.length ? median(sliceMax).toFixed(1) : 'n/a'}, last client ${median(toLast).toFixed(1)}; new block: node→last client ${ms(last - t0).toFixed(0)}`
       } else {
         fanOut.push(sent.fanOutMs)
         fanOutCpu.push(sent.fanOutCpuMs)
         toLast.push(ms(last - sent.startNs))
+        if (whole?.jobId === sent.jobId) {
+          fanOutTotal.push(whole.totalMs)
+          sliceMax.push(whole.maxSliceMs)
+        }
       }
     }
   }

@@ -209,6 +209,7 @@ export class DeviceRepo {
   readonly #upsert: ReturnType<Database['prepare']>
   /** Only the columns a poll changes: a deferred save binds 6 values, not 31. */
   readonly #pollUpdate: ReturnType<Database['prepare']>
+  readonly #insertSample: ReturnType<Database['prepare']>
 
   constructor(db: Database) {
     this.#db = db
@@ -234,6 +235,9 @@ export class DeviceRepo {
     this.#pollUpdate = db.prepare(
       `UPDATE devices SET last_seen_ms = @last_seen_ms, online = @online, offline_since_ms = @offline_since_ms,
          last_error = @last_error, status_json = @status_json WHERE id = @id`,
+    )
+    this.#insertSample = db.prepare(
+      'INSERT OR REPLACE INTO device_samples (device_id, ts_ms, online, hashrate_ths, power_w, temp_max_c) VALUES (?, ?, ?, ?, ?, ?)',
     )
     for (const r of db.prepare('SELECT * FROM devices').all() as Row[]) this.#byId.set(r.id, fromRow(r))
   }
@@ -619,9 +623,7 @@ export class DeviceRepo {
   /** Telemetry history, written in one transaction per poll tick. */
   insertSamples(rows: readonly SampleRow[]): void {
     if (rows.length === 0) return
-    const stmt = this.#db.prepare(
-      'INSERT OR REPLACE INTO device_samples (device_id, ts_ms, online, hashrate_ths, power_w, temp_max_c) VALUES (?, ?, ?, ?, ?, ?)',
-    )
+    const stmt = this.#insertSample
     this.#db.transaction(() => {
       for (const r of rows)
         if (this.#byId.has(r.deviceId))

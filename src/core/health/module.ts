@@ -295,6 +295,18 @@ export function createHealthModule(o: HealthModuleOptions = {}): CoreModuleDef {
       })
 
       // ---- pool and proxy counters → history + engine ----
+      // Counters are read for every device at once, but their samples reach the store spread over
+      // the interval, one slice per second as polls are: at 500 devices a single burst of ~2,000
+      // samples (three tiers each) would hold the event loop for hundreds of ms on a large store.
+      const sharesEveryMs = o.sharesEveryMs ?? 15_000
+      let spread: HistorySample[] = []
+      let spreadPerS = 0
+      const drainSpread = (all = false) => {
+        if (spread.length === 0) return
+        const n = all ? spread.length : spreadPerS
+        record(spread.slice(0, n))
+        spread = spread.slice(n)
+      }
       const tallies = new ShareTallies(startedAtMs)
       const entityCounters = new EntityCounters()
       const readFarm = () => {
@@ -304,10 +316,12 @@ export function createHealthModule(o: HealthModuleOptions = {}): CoreModuleDef {
         const { byDevice, all } = tallies.update(
           connectionCounters(pool?.status.running ? pool : undefined, proxy?.status.running ? proxy : undefined, repo),
         )
+        drainSpread(true)
         for (const [id, tally] of byDevice) {
-          record(shareSamples({ kind: 'device', id }, tally, t))
+          spread.push(...shareSamples({ kind: 'device', id }, tally, t))
           emit(engine.observe({ ...sharesObservation(id, tally, t), name: nameOf(id) }))
         }
+        spreadPerS = Math.ceil(spread.length / Math.max(1, Math.floor(sharesEveryMs / 1000)))
         if (pool) {
           const r = poolReadings(pool.status, entityCounters, all.rejectedByReason, t)
           record(r.samples)
@@ -620,7 +634,8 @@ export function createHealthModule(o: HealthModuleOptions = {}): CoreModuleDef {
       } satisfies TopicMap
 
       every(o.tickMs ?? 5000, () => emit(engine.tick()))
-      every(o.sharesEveryMs ?? 15_000, readFarm)
+      every(sharesEveryMs, readFarm)
+      every(1000, () => drainSpread())
       every(o.maintainEveryMs ?? 5 * 60_000, () => history.maintain())
       every(o.summaryCheckMs ?? 60_000, summaryTick)
       log.info('health module started', {
@@ -641,6 +656,7 @@ export function createHealthModule(o: HealthModuleOptions = {}): CoreModuleDef {
           await metricsServer.close()
           removePort?.()
           await Promise.allSettled([...pending])
+          drainSpread(true)
           history.close()
         },
       }

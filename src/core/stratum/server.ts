@@ -196,6 +196,10 @@ export class StratumServer {
   private readonly limits: StratumLimits
   private readonly sessionCfg: SessionConfig
   private readonly log: Logger
+  /** @internal The stratum logger, for ConnHost. */
+  get logger(): Logger {
+    return this.log
+  }
   private readonly en1: Extranonce1Allocator
   private readonly book: JobBook
   private readonly conns = new Map<number, Conn>()
@@ -558,68 +562,68 @@ export class StratumServer {
   }
 
   private hostFor(conn: Conn): SessionHost {
-    const book = this.book
-    return {
-      logger: this.log,
-      write: (data) => this.write(conn, data),
-      close: (reason) => this.closeConn(conn, reason, 'warn', 'flush'),
-      currentJob: (payoutScript) => {
-        const base = this.opts.work.current()
-        if (!base || !this.acceptableJob(base)) return undefined
-        if (!book.get(base.id)) book.addCurrent(base, Date.now())
-        return this.variantFor(base, payoutScript)
-      },
-      lookupJob: (id) => book.get(id),
-      isStale: (job) => book.isStale(job),
-      hasShare: (job, key) => book.hasShare(job, key),
-      addShare: (job, key) => book.addShare(job, key),
-      reissue: (job) => {
-        const fresh = this.opts.work.reissue?.(job)
-        if (fresh) book.add(fresh, Date.now())
-        return fresh
-      },
-      onShare: (event) => {
-        if (!this.opts.onShare) return
-        try {
-          this.opts.onShare(event)
-        } catch (e) {
-          this.log.error('onShare callback failed', { error: (e as Error).stack ?? String(e) })
-        }
-      },
-      onAuthorize: (worker) => {
-        if (!this.opts.onAuthorize) return
-        try {
-          this.opts.onAuthorize({
-            connectionId: conn.id,
-            remoteAddress: conn.ip,
-            worker,
-            userAgent: conn.session.userAgent,
-            transport: conn.transport,
-          })
-        } catch (e) {
-          this.log.error('onAuthorize callback failed', { error: (e as Error).stack ?? String(e) })
-        }
-      },
-      onBlock: (job, blockBytes, hashHex, finder) => {
-        this.blocksFound++
-        if (!this.opts.onBlockFound) {
-          this.log.error('BLOCK FOUND but no onBlockFound handler is set', {
-            hashHex,
-            block: blockBytes.toString('hex'),
-          })
-          return
-        }
-        try {
-          this.opts.onBlockFound(job, blockBytes, hashHex, finder)
-        } catch (e) {
-          this.log.error('onBlockFound callback failed', {
-            hashHex,
-            block: blockBytes.toString('hex'),
-            error: (e as Error).stack ?? String(e),
-          })
-        }
-      },
-    }
+    // One small object per connection with its methods on the prototype: a dozen closures per
+    // connection cost about a kilobyte each at 5,000 idle miners.
+    return new ConnHost(this, conn)
+  }
+
+  /** @internal Called by ConnHost only (the server's private state stays private to the file). */
+  hostCall = {
+    write: (conn: Conn, data: string | Buffer): void => this.write(conn, data),
+    close: (conn: Conn, reason: string): void => this.closeConn(conn, reason, 'warn', 'flush'),
+    currentJob: (payoutScript: Uint8Array | undefined): Job | undefined => {
+      const base = this.opts.work.current()
+      if (!base || !this.acceptableJob(base)) return undefined
+      if (!this.book.get(base.id)) this.book.addCurrent(base, Date.now())
+      return this.variantFor(base, payoutScript)
+    },
+    book: (): JobBook => this.book,
+    reissue: (job: Job): Job | undefined => {
+      const fresh = this.opts.work.reissue?.(job)
+      if (fresh) this.book.add(fresh, Date.now())
+      return fresh
+    },
+    onShare: (event: ShareEvent): void => {
+      if (!this.opts.onShare) return
+      try {
+        this.opts.onShare(event)
+      } catch (e) {
+        this.log.error('onShare callback failed', { error: (e as Error).stack ?? String(e) })
+      }
+    },
+    onAuthorize: (conn: Conn, worker: string): void => {
+      if (!this.opts.onAuthorize) return
+      try {
+        this.opts.onAuthorize({
+          connectionId: conn.id,
+          remoteAddress: conn.ip,
+          worker,
+          userAgent: conn.session.userAgent,
+          transport: conn.transport,
+        })
+      } catch (e) {
+        this.log.error('onAuthorize callback failed', { error: (e as Error).stack ?? String(e) })
+      }
+    },
+    onBlock: (job: Job, blockBytes: Buffer, hashHex: string, finder: BlockFinder): void => {
+      this.blocksFound++
+      if (!this.opts.onBlockFound) {
+        this.log.error('BLOCK FOUND but no onBlockFound handler is set', {
+          hashHex,
+          block: blockBytes.toString('hex'),
+        })
+        return
+      }
+      try {
+        this.opts.onBlockFound(job, blockBytes, hashHex, finder)
+      } catch (e) {
+        this.log.error('onBlockFound callback failed', {
+          hashHex,
+          block: blockBytes.toString('hex'),
+          error: (e as Error).stack ?? String(e),
+        })
+      }
+    },
   }
 
   // -------------------------------------------------------------------------------------------
@@ -759,4 +763,49 @@ function listenOn(server: net.Server, host: string, port: number): Promise<numbe
 function normaliseIp(addr: string | undefined): string {
   if (addr === undefined) return 'unknown'
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr
+}
+
+/** A connection's view of the server (see `SessionHost`); shared methods, two fields. */
+class ConnHost implements SessionHost {
+  constructor(
+    private readonly server: StratumServer,
+    private readonly conn: Conn,
+  ) {}
+
+  get logger(): Logger {
+    return this.server.logger
+  }
+  write(data: string | Buffer): void {
+    this.server.hostCall.write(this.conn, data)
+  }
+  close(reason: string): void {
+    this.server.hostCall.close(this.conn, reason)
+  }
+  currentJob(payoutScript: Uint8Array | undefined): Job | undefined {
+    return this.server.hostCall.currentJob(payoutScript)
+  }
+  lookupJob(jobId: string): Job | undefined {
+    return this.server.hostCall.book().get(jobId)
+  }
+  isStale(job: Job): boolean {
+    return this.server.hostCall.book().isStale(job)
+  }
+  hasShare(job: Job, key: string): boolean {
+    return this.server.hostCall.book().hasShare(job, key)
+  }
+  addShare(job: Job, key: string): void {
+    this.server.hostCall.book().addShare(job, key)
+  }
+  reissue(job: Job): Job | undefined {
+    return this.server.hostCall.reissue(job)
+  }
+  onShare(event: ShareEvent): void {
+    this.server.hostCall.onShare(event)
+  }
+  onAuthorize(worker: string): void {
+    this.server.hostCall.onAuthorize(this.conn, worker)
+  }
+  onBlock(job: Job, blockBytes: Buffer, hashHex: string, finder: BlockFinder): void {
+    this.server.hostCall.onBlock(job, blockBytes, hashHex, finder)
+  }
 }

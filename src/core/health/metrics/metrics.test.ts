@@ -217,7 +217,9 @@ describe('/metrics access', () => {
 })
 
 describe('Grafana dashboard', () => {
-  const dash = JSON.parse(readFileSync(new URL('../../../../resources/grafana-dashboard.json', import.meta.url), 'utf8')) as {
+  const dash = JSON.parse(
+    readFileSync(new URL('../../../../resources/grafana-dashboard.json', import.meta.url), 'utf8'),
+  ) as {
     uid: string
     panels: Array<{ id: number; title: string; targets: Array<{ expr: string }> }>
     templating: { list: Array<{ definition: string }> }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react'
 import type { PoolSettings } from '../../../shared/contract/pool'
 import { formatDifficulty, formatHashrate, startPoolData, usePool } from '../pool-store'
 import { client, useT } from '../store'
+import { ProxySection } from './ProxySection'
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
@@ -223,10 +224,7 @@ export function PoolsPage() {
           </table>
         )}
       </section>
-      <section className="card wide placeholder" aria-labelledby="proxy-h">
-        <h2 id="proxy-h">{t('pools.proxy')}</h2>
-        <p>{t('pools.proxy.soon')}</p>
-      </section>
+      <ProxySection />
     </section>
   )
 }
