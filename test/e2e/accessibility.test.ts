@@ -1,9 +1,9 @@
 /// <reference lib="dom" />
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { resultsDir, seriousA11yViolations, useServerAndBrowser } from './support'
+import { resultsDir, seriousA11yViolations, withServerAndBrowser } from './support'
 
-const env = useServerAndBrowser()
+const env = withServerAndBrowser()
 
 const SCREENS = ['system', 'fleet', 'usb', 'pools', 'shares', 'alerts', 'settings'] as const
 

@@ -5,13 +5,13 @@ import { bech32 } from '@scure/base'
 import { describe, expect, it } from 'vitest'
 import { grind, networkTarget, TestMiner } from '../../src/core/stratum/testing/miner'
 import { FakeBitcoind } from '../support/fake-bitcoind'
-import { resultsDir, seriousA11yViolations, useServerAndBrowser } from './support'
+import { resultsDir, seriousA11yViolations, withServerAndBrowser } from './support'
 
 // A regtest P2WPKH address for a fixed 20-byte hash.
 const REGTEST_ADDRESS = bech32.encode('bcrt', [0, ...bech32.toWords(Buffer.alloc(20, 0x22))])
 let fake: FakeBitcoind
 
-const env = useServerAndBrowser({
+const env = withServerAndBrowser({
   before: async () => {
     fake = await FakeBitcoind.start({ chain: 'regtest' })
   },
@@ -80,7 +80,7 @@ describe('solo mining from the UI: node → pool → miner → block', () => {
       ['mining.authorize', ['rack1-01', 'x']],
     ])
     expect(auth?.result).toBe(true)
-    const [, en1, en2Size] = sub?.result as [unknown, string, number]
+    const [, en1, en2Size] = (sub?.result ?? []) as [unknown, string, number]
     const job = await miner.notifyCount(1)
     const en2 = '01'.padStart(en2Size * 2, '0')
     const g = grind(job, en1, en2, networkTarget(job.nbits))

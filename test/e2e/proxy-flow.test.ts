@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest'
 import { startUpstream } from '../../src/core/proxy/testing/harness'
 import type { TestUpstreamPool } from '../../src/core/proxy/testing/upstream-pool'
 import { TestMiner } from '../../src/core/stratum/testing/miner'
-import { resultsDir, useServerAndBrowser } from './support'
+import { resultsDir, withServerAndBrowser } from './support'
 
 let upstream: TestUpstreamPool
 let upstreamPort = 0
-const env = useServerAndBrowser({
+const env = withServerAndBrowser({
   before: async () => {
     upstream = await startUpstream({ extranonce2Size: 8 })
     upstreamPort = upstream.port

@@ -90,7 +90,7 @@ export async function seriousA11yViolations(page: import('playwright-core').Page
  * Registers beforeAll/afterAll that start the built server and Chromium for a test file, and
  * returns live accessors (valid inside tests).
  */
-export function useServerAndBrowser(opts: { before?: () => Promise<void>; after?: () => Promise<void> } = {}): {
+export function withServerAndBrowser(opts: { before?: () => Promise<void>; after?: () => Promise<void> } = {}): {
   server(): Awaited<ReturnType<typeof startServer>>
   browser(): Browser
 } {

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
-import { resultsDir, root, useServerAndBrowser } from './support'
+import { resultsDir, root, withServerAndBrowser } from './support'
 
-const env = useServerAndBrowser()
+const env = withServerAndBrowser()
 
 async function openApp(): Promise<{ page: Page; problems: string[] }> {
   const page = await env.browser().newPage({ viewport: { width: 1280, height: 800 } })

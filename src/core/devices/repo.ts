@@ -237,7 +237,8 @@ export class DeviceRepo {
          last_error = @last_error, status_json = @status_json WHERE id = @id`,
     )
     this.#insertSample = db.prepare(
-      'INSERT OR REPLACE INTO device_samples (device_id, ts_ms, online, hashrate_ths, power_w, temp_max_c) VALUES (?, ?, ?, ?, ?, ?)',
+      `INSERT OR REPLACE INTO device_samples (device_id, ts_ms, online, hashrate_ths, power_w, temp_max_c)
+         VALUES (@device_id, @ts_ms, @online, @hashrate_ths, @power_w, @temp_max_c)`,
     )
     for (const r of db.prepare('SELECT * FROM devices').all() as Row[]) this.#byId.set(r.id, fromRow(r))
   }
@@ -627,7 +628,14 @@ export class DeviceRepo {
     this.#db.transaction(() => {
       for (const r of rows)
         if (this.#byId.has(r.deviceId))
-          stmt.run(r.deviceId, r.tsMs, r.online ? 1 : 0, r.hashrateThs, r.powerW, r.tempMaxC)
+          stmt.run({
+            device_id: r.deviceId,
+            ts_ms: r.tsMs,
+            online: r.online ? 1 : 0,
+            hashrate_ths: r.hashrateThs,
+            power_w: r.powerW,
+            temp_max_c: r.tempMaxC,
+          })
     })()
   }
 

@@ -167,7 +167,8 @@ function rounds(st: Int32Array, w: Int32Array): void {
 }
 
 function block(st: Int32Array, src: Uint8Array, at: number): void {
-  for (let i = 0; i < 16; i++, at += 4) W[i] = (src[at]! << 24) | (src[at + 1]! << 16) | (src[at + 2]! << 8) | src[at + 3]!
+  for (let i = 0; i < 16; i++, at += 4)
+    W[i] = (src[at]! << 24) | (src[at + 1]! << 16) | (src[at + 2]! << 8) | src[at + 3]!
   expand(W)
   rounds(st, W)
 }

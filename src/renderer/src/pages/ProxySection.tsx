@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useCallback, useEffect, useState } from 'react'
 import type { ProxyPool, ProxyStatus } from '../../../shared/contract/proxy'
 import { formatDifficulty, formatHashrate } from '../pool-store'
 import { client, useT } from '../store'
@@ -14,16 +14,16 @@ export function ProxySection() {
   const [user, setUser] = useState('')
   const [password, setPassword] = useState('')
   const [note, setNote] = useState('')
-  const refreshPools = (): void => {
+  const refreshPools = useCallback((): void => {
     client.call('proxyPools.list', {}).then(
       (r) => setPools(r.pools),
       (e: unknown) => setNote(errText(e)),
     )
-  }
+  }, [])
   useEffect(() => {
     refreshPools()
     return client.listen('proxy.stream', {}, { frame: (f) => setStatus(f.status) })
-  }, [])
+  }, [refreshPools])
   const form = () => ({ url: url.trim(), user: user.trim(), ...(password ? { password } : {}) })
   const test = (): void => {
     setNote(t('proxy.testing'))
