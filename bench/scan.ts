@@ -147,6 +147,18 @@ async function main() {
   const rounds = Number(process.env.BENCH_POLL_ROUNDS ?? 3)
   // Event-loop delay also counts time the OS gives the CPU to other processes: the load average
   // says how busy the machine was while it was measured.
+  // Control: the same histogram on this process with nothing to do, so a figure can be read
+  // against what the machine's other load alone costs (the 10 ms sampling interval included).
+  const controlS = Number(process.env.BENCH_CONTROL_S ?? 10)
+  const idle = monitorEventLoopDelay({ resolution: 10 })
+  idle.enable()
+  await new Promise((r) => setTimeout(r, controlS * 1000))
+  idle.disable()
+  rows.push([
+    `control: idle core process (${controlS} s, same histogram)`,
+    `event-loop delay p50 ${(idle.percentile(50) / 1e6).toFixed(1)} ms, p99 ${(idle.percentile(99) / 1e6).toFixed(1)} ms, max ${(idle.max / 1e6).toFixed(1)} ms`,
+    `load average ${(os.loadavg()[0] ?? 0).toFixed(2)}`,
+  ])
   const loadBefore = os.loadavg()[0] ?? 0
   const h = monitorEventLoopDelay({ resolution: 10 })
   h.enable()

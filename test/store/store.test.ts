@@ -39,13 +39,24 @@ describe('store', () => {
     expect(existsSync(join(t.dir, 'hashyard.db.before-v999.bak'))).toBe(true)
   })
 
+  it('applies a module migration numbered below one already applied (modules own version ranges)', () => {
+    const db = openDatabase(':memory:')
+    migrate(db, [{ version: 600, name: 'proxy', up: 'CREATE TABLE p (x)' }])
+    const applied = migrate(db, [
+      { version: 200, name: 'health', up: 'CREATE TABLE h (x)' },
+      { version: 600, name: 'proxy', up: 'CREATE TABLE p (x)' },
+    ])
+    expect(applied).toEqual([200])
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'h'").get()).toBeDefined()
+  })
+
   it('rolls back a failing migration and names it', () => {
     const db = openDatabase(':memory:')
     const bad: Migration[] = [
       { version: 1, name: 'ok', up: 'CREATE TABLE a (x)' },
       { version: 2, name: 'broken', up: 'CREATE TABLE b (x); THIS IS NOT SQL' },
     ]
-    expect(() => migrate(db, bad)).toThrow()
+    expect(() => migrate(db, bad)).toThrow(/migration 2 \(broken\) failed/)
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type='table'").all() as Array<{ name: string }>
     expect(tables.map((r) => r.name)).toContain('a')
     expect(tables.map((r) => r.name)).not.toContain('b')

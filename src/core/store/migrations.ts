@@ -37,26 +37,38 @@ export function currentSchemaVersion(db: Database): number {
   return row.v ?? 0
 }
 
-/** Applies pending migrations; returns the versions applied. Throws (with the version) if one fails. */
+/**
+ * Applies every migration not yet recorded, in version order; returns the versions applied.
+ * Tracked per version, not by "highest applied": modules own separate version ranges, so a module
+ * added later (say 200–299 after 600 exists) must still get its tables. Throws, naming the
+ * migration, if one fails; that migration's transaction is rolled back.
+ */
 export function migrate(db: Database, migrations: Migration[] = MIGRATIONS): number[] {
   const seen = new Set<number>()
   for (const m of migrations) {
     if (seen.has(m.version)) throw new Error(`two migrations share version ${m.version}`)
     seen.add(m.version)
   }
-  const from = currentSchemaVersion(db)
+  currentSchemaVersion(db) // creates the bookkeeping table on a new database
+  const done = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+  )
   const applied: number[] = []
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
-    if (m.version <= from) continue
-    db.transaction(() => {
-      if (typeof m.up === 'string') db.exec(m.up)
-      else m.up(db)
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(
-        m.version,
-        m.name,
-        Date.now(),
-      )
-    })()
+    if (done.has(m.version)) continue
+    try {
+      db.transaction(() => {
+        if (typeof m.up === 'string') db.exec(m.up)
+        else m.up(db)
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(
+          m.version,
+          m.name,
+          Date.now(),
+        )
+      })()
+    } catch (e) {
+      throw new Error(`migration ${m.version} (${m.name}) failed: ${e instanceof Error ? e.message : String(e)}`)
+    }
     applied.push(m.version)
   }
   return applied

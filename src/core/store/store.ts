@@ -42,7 +42,11 @@ export function openStore(
 
   const before = currentSchemaVersion(db)
   const latest = Math.max(...all.map((m) => m.version))
-  if (existed && before > 0 && before < latest) {
+  const done = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+  )
+  const pending = all.filter((m) => !done.has(m.version))
+  if (existed && before > 0 && pending.length > 0) {
     // A copy before changing the schema: a failed or buggy migration must never cost the owner their data.
     db.pragma('wal_checkpoint(TRUNCATE)')
     copyFileSync(path, `${path}.before-v${latest}.bak`)
