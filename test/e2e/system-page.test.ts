@@ -60,14 +60,4 @@ describe('the UI in Chromium against npm run serve', () => {
     await page.close()
     await again.page.close()
   })
-
-  it('shows a not-yet screen that says what it will show, with no fake data', async () => {
-    const { page } = await openApp()
-    await page.goto(`${env.server().url}/#/alerts`)
-    await page.getByTestId('placeholder').waitFor()
-    // The language chosen in the previous test persists: the Spanish catalog is complete here too.
-    await page.getByText('Aún no disponible').waitFor()
-    await page.screenshot({ path: join(resultsDir, 'alerts-placeholder.png') })
-    await page.close()
-  })
 })

@@ -1,7 +1,7 @@
 import { useEffect } from 'react'
 import type { MessageKey } from './i18n'
+import { AlertsPage } from './pages/AlertsPage'
 import { FleetPage } from './pages/FleetPage'
-import { PlaceholderPage } from './pages/PlaceholderPage'
 import { PoolsPage } from './pages/PoolsPage'
 import { SettingsPage } from './pages/SettingsPage'
 import { SharesPage } from './pages/SharesPage'
@@ -9,10 +9,6 @@ import { SystemPage } from './pages/SystemPage'
 import { UsbPage } from './pages/UsbPage'
 import { navigate, ROUTES, type Route, useApp, useT } from './store'
 import { applyTheme } from './theme'
-
-const PLACEHOLDERS: Partial<Record<Route, MessageKey>> = {
-  alerts: 'placeholder.alerts',
-}
 
 function ConnectionBanner() {
   const t = useT()
@@ -35,7 +31,6 @@ export function App() {
   useEffect(() => {
     document.documentElement.lang = language
   }, [language])
-  const placeholder = PLACEHOLDERS[route]
   return (
     <div className="shell">
       <a className="skip" href="#main">
@@ -73,11 +68,11 @@ export function App() {
         <ConnectionBanner />
         {route === 'system' ? <SystemPage /> : null}
         {route === 'fleet' ? <FleetPage /> : null}
+        {route === 'alerts' ? <AlertsPage /> : null}
         {route === 'pools' ? <PoolsPage /> : null}
         {route === 'shares' ? <SharesPage /> : null}
         {route === 'usb' ? <UsbPage /> : null}
         {route === 'settings' ? <SettingsPage /> : null}
-        {placeholder ? <PlaceholderPage title={`nav.${route}` as MessageKey} body={placeholder} /> : null}
       </main>
     </div>
   )
