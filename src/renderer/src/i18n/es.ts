@@ -385,6 +385,10 @@ export const es: Catalog = {
   'alerts.rule.template-stale': 'Plantilla de bloque antigua',
   'alerts.rule.unknown-device': 'Equipo desconocido en la red',
   'alerts.rule.block-found': 'Bloque encontrado',
+  'usb.target.notRunning': 'inícialo antes en la pantalla Pools',
+  'usb.target.noLan':
+    'Este equipo no tiene una dirección de red local que el minero pueda alcanzar. Conéctalo a la red de los mineros.',
+  'usb.target.using': 'El minero minará en {url}.',
   'settings.title': 'Ajustes',
   'settings.appearance': 'Apariencia',
   'settings.saved': 'Guardado.',

@@ -1,7 +1,7 @@
 import { useEffect, useId, useRef, useState } from 'react'
 import type { DeviceSettings, SerialPortInfo } from '../../../shared/contract/serial'
 import type { MessageKey } from '../i18n'
-import { useT } from '../store'
+import { client, useT } from '../store'
 import { adviceFor, BYTE_PHASES, type FieldErrors, type SetupForm, STEPS } from '../usb-form'
 import {
   closeMonitor,
@@ -373,20 +373,7 @@ function FormCard({ path }: { path: string }) {
         </fieldset>
         <fieldset>
           <legend>{t('usb.form.target')}</legend>
-          <div className="usb-targets">
-            <label>
-              <input type="radio" name="usb-target" value="pool" checked readOnly />
-              {t('usb.target.pool')}
-            </label>
-            <label className="usb-off">
-              <input type="radio" name="usb-target" value="local" disabled />
-              {t('usb.target.local')} — {t('usb.target.notYet')}
-            </label>
-            <label className="usb-off">
-              <input type="radio" name="usb-target" value="proxy" disabled />
-              {t('usb.target.proxy')} — {t('usb.target.notYet')}
-            </label>
-          </div>
+          <TargetChoice />
           <div className="usb-row">
             <label htmlFor="usb-poolUrl">{t('usb.form.poolUrl')}</label>
             <div>
@@ -669,5 +656,96 @@ function BackupsCard({ path }: { path: string }) {
         </table>
       ) : null}
     </section>
+  )
+}
+
+/**
+ * Where the miner will mine: any pool (typed below), or Hashyard's own local pool or proxy, offered
+ * with this computer's LAN address (never localhost or a .local name a miner cannot resolve).
+ */
+function TargetChoice() {
+  const t = useT()
+  const [target, setTarget] = useState<'pool' | 'local' | 'proxy'>('pool')
+  const [avail, setAvail] = useState<{ local?: number; proxy?: number; payout?: string | null }>({})
+  const [note, setNote] = useState('')
+  useEffect(() => {
+    void Promise.allSettled([
+      client.call('pool.status', {}),
+      client.call('pool.getSettings', {}),
+      client.call('proxy.status', {}),
+      client.call('proxy.getSettings', {}),
+    ]).then(([ps, pset, xs, xset]) => {
+      const next: { local?: number; proxy?: number; payout?: string | null } = {}
+      if (ps.status === 'fulfilled' && ps.value.running && pset.status === 'fulfilled') {
+        next.local = pset.value.port
+        next.payout = pset.value.payoutAddress
+      }
+      if (xs.status === 'fulfilled' && xs.value.running && xset.status === 'fulfilled') next.proxy = xset.value.port
+      setAvail(next)
+    })
+  }, [])
+  const choose = (which: 'pool' | 'local' | 'proxy'): void => {
+    setTarget(which)
+    setNote('')
+    if (which === 'pool') return
+    const port = which === 'local' ? avail.local : avail.proxy
+    if (port === undefined) return
+    client.call('devices.appPoolUrls', { port }).then(
+      (r) => {
+        const first = r.urls[0]
+        if (!first) {
+          setNote(t('usb.target.noLan'))
+          return
+        }
+        setForm({
+          poolUrl: first.address,
+          poolPort: String(port),
+          poolUser: which === 'local' ? (avail.payout ?? 'hashyard') : 'hashyard',
+        })
+        setNote(t('usb.target.using', { url: first.url }))
+      },
+      (e: unknown) => setNote(e instanceof Error ? e.message : String(e)),
+    )
+  }
+  return (
+    <div className="usb-targets">
+      <label>
+        <input
+          type="radio"
+          name="usb-target"
+          value="pool"
+          checked={target === 'pool'}
+          onChange={() => choose('pool')}
+        />
+        {t('usb.target.pool')}
+      </label>
+      <label className={avail.local === undefined ? 'usb-off' : ''}>
+        <input
+          type="radio"
+          name="usb-target"
+          value="local"
+          checked={target === 'local'}
+          disabled={avail.local === undefined}
+          onChange={() => choose('local')}
+        />
+        {t('usb.target.local')}
+        {avail.local === undefined ? ` — ${t('usb.target.notRunning')}` : ''}
+      </label>
+      <label className={avail.proxy === undefined ? 'usb-off' : ''}>
+        <input
+          type="radio"
+          name="usb-target"
+          value="proxy"
+          checked={target === 'proxy'}
+          disabled={avail.proxy === undefined}
+          onChange={() => choose('proxy')}
+        />
+        {t('usb.target.proxy')}
+        {avail.proxy === undefined ? ` — ${t('usb.target.notRunning')}` : ''}
+      </label>
+      <p role="status" aria-live="polite" data-testid="usb-target-note">
+        {note}
+      </p>
+    </div>
   )
 }
