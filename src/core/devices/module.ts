@@ -13,6 +13,7 @@ import { MdnsDiscovery, type MdnsOptions } from '../discovery/mdns'
 import { ScanSession, type ScanSessionOptions } from '../discovery/scan-session'
 import type { CoreModuleDef } from '../module'
 import type { HandlerMap, TopicMap } from '../rpc/handlers'
+import { onSerialDeviceOnline } from '../serial/device-online'
 import { applyAssign, previewAssign, validateRequest } from './assign'
 import { CredentialStore } from './credentials'
 import { deviceErr } from './device-error'
@@ -239,6 +240,21 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
         },
       }
 
+      // A miner just set up over USB reports its IP: identify it so it joins the Fleet.
+      const offSerialOnline = onSerialDeviceOnline((d) => {
+        if (d.dataDir !== ctx.dataDir) return
+        const r = scans.start(d.ip)
+        if (r.ok) {
+          ctx.events.append(
+            'info',
+            'devices',
+            `The miner set up over USB (${d.mac}) is online at ${d.ip}; identifying it.`,
+          )
+        } else {
+          log.warn('could not identify a miner set up over USB', { ip: d.ip, reason: r.error.message })
+        }
+      })
+
       const handlers = {
         'scan.start': (p) => {
           const r = scans.start(p.ranges, p.ports)
@@ -462,6 +478,7 @@ export function createDevicesModule(o: DevicesModuleOptions = {}): CoreModuleDef
         topics,
         async stop() {
           if (running === service) running = undefined
+          offSerialOnline()
           scans.cancel()
           await mdns.stop()
           await scans.settle()

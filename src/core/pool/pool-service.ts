@@ -25,7 +25,7 @@ import type {
 } from '../../shared/contract/pool'
 import { AppFailure } from '../../shared/errors'
 import { decodePayoutAddress } from '../bitcoin/address'
-import { noteMinerConnected } from '../devices/module'
+import { noteMinerConnected, noteShareAccepted } from '../devices/module'
 import type { Logger } from '../logger'
 import type { CoreContext } from '../module'
 import { NodeRpcClient } from '../node/rpc-client'
@@ -654,7 +654,16 @@ export class PoolService {
     this.accounting.onShare(e)
     this.shareFeed.push(e)
     this.dirty = true
+    if (e.accepted && !this.firstShareNoted.has(e.connectionId)) {
+      // Once per connection: the Fleet shows "first share accepted at difficulty X" for the device.
+      this.firstShareNoted.add(e.connectionId)
+      if (this.firstShareNoted.size > 100_000) this.firstShareNoted.clear()
+      noteShareAccepted({ remoteIp: e.remoteAddress, worker: e.worker, difficulty: e.difficulty })
+    }
   }
+
+  /** Connections whose first accepted share was reported to the devices module (bounded). */
+  private readonly firstShareNoted = new Set<number>()
 
   private onBlockFound(job: Job, blockBytes: Buffer, hashHex: string, finder: BlockFinder): void {
     const now = Date.now()

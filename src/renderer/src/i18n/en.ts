@@ -383,6 +383,7 @@ export const en = {
   'usb.target.notRunning': 'start it on the Pools screen first',
   'usb.target.noLan': 'This computer has no LAN address the miner could reach. Connect it to the miners’ network.',
   'usb.target.using': 'The miner will mine to {url}.',
+  'fleet.firstShare': 'first share accepted at difficulty {difficulty}',
   'settings.title': 'Settings',
   'settings.appearance': 'Appearance',
   'settings.saved': 'Saved.',

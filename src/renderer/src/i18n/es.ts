@@ -389,6 +389,7 @@ export const es: Catalog = {
   'usb.target.noLan':
     'Este equipo no tiene una dirección de red local que el minero pueda alcanzar. Conéctalo a la red de los mineros.',
   'usb.target.using': 'El minero minará en {url}.',
+  'fleet.firstShare': 'primer share aceptado con dificultad {difficulty}',
   'settings.title': 'Ajustes',
   'settings.appearance': 'Apariencia',
   'settings.saved': 'Guardado.',

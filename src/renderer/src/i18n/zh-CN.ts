@@ -375,6 +375,7 @@ export const zhCN: Catalog = {
   'usb.target.notRunning': '请先在“矿池”页面启动',
   'usb.target.noLan': '本机没有矿机可访问的局域网地址。请将其连接到矿机所在的网络。',
   'usb.target.using': '矿机将连接到 {url} 挖矿。',
+  'fleet.firstShare': '首个份额已接受，难度 {difficulty}',
   'settings.title': '设置',
   'settings.appearance': '外观',
   'settings.saved': '已保存。',

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef, useState } from 'react'
 import type { Device } from '../../../shared/contract/devices'
 import { deviceState, maxTempC, startFleetData, useFleet } from '../fleet-store'
 import type { MessageKey } from '../i18n'
+import { formatDifficulty } from '../pool-store'
 import { client, useT } from '../store'
 
 type SortKey = 'name' | 'state' | 'model' | 'ip' | 'hashrate' | 'temp' | 'uptime'
@@ -188,6 +189,12 @@ export function FleetPage() {
                       ? t('fleet.status.offlineSince', { time: new Date(d.offlineSinceMs).toLocaleString() })
                       : t(`fleet.status.${st.state}`)}
                     {st.why ? <span className="why"> — {st.why}</span> : null}
+                    {d.firstShare ? (
+                      <span className="why">
+                        {' '}
+                        · {t('fleet.firstShare', { difficulty: formatDifficulty(d.firstShare.difficulty) })}
+                      </span>
+                    ) : null}
                   </td>
                   <td>
                     {d.model ?? '—'}
