@@ -1,5 +1,4 @@
 import { useEffect } from 'react'
-import type { MessageKey } from './i18n'
 import { AlertsPage } from './pages/AlertsPage'
 import { FleetPage } from './pages/FleetPage'
 import { PoolsPage } from './pages/PoolsPage'
@@ -7,7 +6,7 @@ import { SettingsPage } from './pages/SettingsPage'
 import { SharesPage } from './pages/SharesPage'
 import { SystemPage } from './pages/SystemPage'
 import { UsbPage } from './pages/UsbPage'
-import { navigate, ROUTES, type Route, useApp, useT } from './store'
+import { navigate, ROUTES, useApp, useT } from './store'
 import { applyTheme } from './theme'
 
 function ConnectionBanner() {
