@@ -157,6 +157,7 @@ export function createVnishDriver(identity: DeviceIdentity, opts: DriverOptions 
       const r = await api.post('/api/v1/system/reboot')
       return r.ok ? ok(undefined) : r
     },
-    locate: async () => deviceErr('NOT_SUPPORTED', 'Locate is not implemented for VNish'),
+    locate: async () =>
+      deviceErr('NOT_SUPPORTED', 'VNish documents no command to blink the LED; find this miner by its IP instead'),
   }
 }
