@@ -69,6 +69,11 @@ describe('Fleet screen with simulated AxeOS devices (real captures)', () => {
     await expect.poll(() => page.getByTestId('fleet-row').count()).toBe(1)
     await page.getByLabel('Filter').fill('')
     await page.screenshot({ path: join(resultsDir, 'fleet-light.png') })
+    // Device detail: history charts (uPlot) fed by the health module's store.
+    await page.getByRole('button', { name: 'bitaxe' }).click()
+    await page.getByTestId('device-detail').waitFor()
+    await expect.poll(() => page.locator('[data-testid="device-detail"] .chart canvas').count(), { timeout: 30_000 }).toBe(3)
+    await page.screenshot({ path: join(resultsDir, 'device-detail.png'), fullPage: true })
     expect(problems).toEqual([])
     await page.close()
   })

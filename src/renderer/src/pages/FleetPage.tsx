@@ -5,6 +5,7 @@ import { deviceState, maxTempC, startFleetData, useFleet } from '../fleet-store'
 import type { MessageKey } from '../i18n'
 import { formatDifficulty } from '../pool-store'
 import { client, useT } from '../store'
+import { DeviceDetail } from './DeviceDetail'
 
 type SortKey = 'name' | 'state' | 'model' | 'ip' | 'hashrate' | 'temp' | 'uptime'
 const ROW_PX = 36
@@ -82,6 +83,8 @@ export function FleetPage() {
   const [filter, setFilter] = useState('')
   const [stateFilter, setStateFilter] = useState<'all' | ReturnType<typeof deviceState>['state']>('all')
   const [sort, setSort] = useState<{ key: SortKey; dir: 1 | -1 }>({ key: 'name', dir: 1 })
+  const [selected, setSelected] = useState<string | null>(null)
+  const selectedDevice = devices.find((d) => d.id === selected)
   useEffect(() => startFleetData(), [])
 
   const rows = useMemo(() => {
@@ -183,7 +186,11 @@ export function FleetPage() {
                   style={{ transform: `translateY(${v.start}px)`, height: ROW_PX }}
                   data-testid="fleet-row"
                 >
-                  <td className="name">{displayName(d)}</td>
+                  <td className="name">
+                    <button type="button" className="link" onClick={() => setSelected(d.id)}>
+                      {displayName(d)}
+                    </button>
+                  </td>
                   <td className={`st-${st.state}`}>
                     {st.state === 'offline' && d.offlineSinceMs
                       ? t('fleet.status.offlineSince', { time: new Date(d.offlineSinceMs).toLocaleString() })
@@ -217,6 +224,7 @@ export function FleetPage() {
           </tbody>
         </table>
       </section>
+      {selectedDevice ? <DeviceDetail device={selectedDevice} onClose={() => setSelected(null)} /> : null}
     </section>
   )
 }
