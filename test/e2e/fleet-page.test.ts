@@ -72,7 +72,9 @@ describe('Fleet screen with simulated AxeOS devices (real captures)', () => {
     // Device detail: history charts (uPlot) fed by the health module's store.
     await page.getByRole('button', { name: 'bitaxe' }).click()
     await page.getByTestId('device-detail').waitFor()
-    await expect.poll(() => page.locator('[data-testid="device-detail"] .chart canvas').count(), { timeout: 30_000 }).toBe(3)
+    await expect
+      .poll(() => page.locator('[data-testid="device-detail"] .chart canvas').count(), { timeout: 30_000 })
+      .toBe(3)
     await page.screenshot({ path: join(resultsDir, 'device-detail.png'), fullPage: true })
     expect(problems).toEqual([])
     await page.close()

@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
-import net from 'node:net'
 import { join } from 'node:path'
 import { bech32 } from '@scure/base'
 import { describe, expect, it } from 'vitest'
 import { grind, networkTarget, TestMiner } from '../../src/core/stratum/testing/miner'
 import { FakeBitcoind } from '../support/fake-bitcoind'
+import { freePort } from '../support/free-port'
 import { resultsDir, seriousA11yViolations, withServerAndBrowser } from './support'
 
 // A regtest P2WPKH address for a fixed 20-byte hash.
@@ -19,14 +19,6 @@ const env = withServerAndBrowser({
     await fake?.close()
   },
 })
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise<void>((res) => srv.close(() => res()))
-  return port
-}
 
 const api = async (method: string, params: unknown): Promise<{ status: number; body: unknown }> => {
   const r = await fetch(`${env.server().url}/api/${method}`, { method: 'POST', body: JSON.stringify(params) })

@@ -1,10 +1,10 @@
 /// <reference lib="dom" />
-import net from 'node:net'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startUpstream } from '../../src/core/proxy/testing/harness'
 import type { TestUpstreamPool } from '../../src/core/proxy/testing/upstream-pool'
 import { TestMiner } from '../../src/core/stratum/testing/miner'
+import { freePort } from '../support/free-port'
 import { resultsDir, withServerAndBrowser } from './support'
 
 let upstream: TestUpstreamPool
@@ -18,14 +18,6 @@ const env = withServerAndBrowser({
     await upstream?.close()
   },
 })
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise<void>((res) => srv.close(() => res()))
-  return port
-}
 
 describe('mining on a pool through the proxy, from the UI', () => {
   it('tests and adds an upstream pool by form, starts the proxy, and a miner gets work through it', async () => {

@@ -1,4 +1,3 @@
-import net from 'node:net'
 import { bech32 } from '@scure/base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevicesModule } from '../../src/core/devices/module'
@@ -9,6 +8,7 @@ import { grind, networkTarget, TestMiner } from '../../src/core/stratum/testing/
 import { memoryTransportPair } from '../../src/shared/protocol'
 import { RpcClient } from '../../src/shared/rpc-client'
 import { FakeBitcoind } from '../support/fake-bitcoind'
+import { freePort } from '../support/free-port'
 import { tempDir } from '../support/temp-dir'
 
 // A miner pointed at the local pool appears in the Fleet (passive match by address) and is marked
@@ -18,14 +18,6 @@ let fake: FakeBitcoind
 let core: Core
 let client: RpcClient
 const data = tempDir()
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise<void>((res) => srv.close(() => res()))
-  return port
-}
 
 beforeAll(async () => {
   fake = await FakeBitcoind.start({ chain: 'regtest' })
