@@ -14,6 +14,7 @@
  * Security: the node password comes from the SecretStore only when a client is built and is never
  * logged or returned; worker names and user agents are untrusted text from the LAN.
  */
+
 import { join } from 'node:path'
 import type {
   PoolConnection,
@@ -42,6 +43,7 @@ import {
   type VardiffConfig,
   WorkFeed,
 } from '../stratum'
+import { SerialQueue } from '../util/serial-queue'
 import { type MinuteRow, ShareAccounting, type WorkerTotals } from './accounting'
 import { BlockRepo } from './block-repo'
 import type { Job } from './job'
@@ -108,7 +110,7 @@ export class PoolService {
   private readonly log: Logger
   private readonly writer: BatchWriter<{ workers: WorkerTotals[]; minutes: MinuteRow[] }>
   private running: Running | undefined
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly queue = new SerialQueue()
   private readonly inFlight = new Set<Promise<void>>()
   private readonly listeners = new Set<() => void>()
   private dirty = false
@@ -184,9 +186,7 @@ export class PoolService {
 
   /** Start/stop/settings run one at a time, in call order. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn)
-    this.chain = p.catch(() => undefined)
-    return p
+    return this.queue.run(fn)
   }
 
   private changed(): void {

@@ -11,6 +11,7 @@
  * Security: pool passwords are read from the SecretStore only to build the routing and are never
  * returned, logged or put in an event; worker names, user agents and pool messages are untrusted.
  */
+
 import type {
   ProxyDevice,
   ProxyMinute,
@@ -28,6 +29,7 @@ import { devicesService, noteMinerConnected, noteShareAccepted } from '../device
 import type { Logger } from '../logger'
 import type { CoreContext } from '../module'
 import { BatchWriter } from '../store/batch-writer'
+import { SerialQueue } from '../util/serial-queue'
 import { MinuteAccounting } from './minute-accounting'
 import { testPool } from './pool-test'
 import { parsePoolUrl } from './pool-url'
@@ -109,7 +111,7 @@ export class ProxyService {
   private readonly minutes = new MinuteAccounting()
   private readonly writer: BatchWriter<ProxyMinuteRow[]>
   private running: Running | undefined
-  private chain: Promise<unknown> = Promise.resolve()
+  private readonly queue = new SerialQueue()
   private readonly listeners = new Set<() => void>()
   private readonly switchListeners = new Set<(f: ProxySwitchFrame) => void>()
   private readonly timers: NodeJS.Timeout[] = []
@@ -171,9 +173,7 @@ export class ProxyService {
 
   /** Start/stop/config changes run one at a time, in call order. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.chain.then(fn, fn)
-    this.chain = p.catch(() => undefined)
-    return p
+    return this.queue.run(fn)
   }
 
   onChange(cb: () => void): () => void {

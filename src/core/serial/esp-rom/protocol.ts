@@ -233,7 +233,7 @@ const STUB_ERRORS: Record<number, string> = {
   199: 'inflate error',
   200: 'not enough data',
   201: 'too much data',
-  255: 'command not implemented',
+  255: 'unknown command (the loader has no such command)',
 }
 
 export function describeLoaderError(code: number): string {

@@ -709,40 +709,24 @@ function TargetChoice() {
   }
   return (
     <div className="usb-targets">
-      <label>
-        <input
-          type="radio"
-          name="usb-target"
-          value="pool"
-          checked={target === 'pool'}
-          onChange={() => choose('pool')}
-        />
-        {t('usb.target.pool')}
-      </label>
-      <label className={avail.local === undefined ? 'usb-off' : ''}>
-        <input
-          type="radio"
-          name="usb-target"
-          value="local"
-          checked={target === 'local'}
-          disabled={avail.local === undefined}
-          onChange={() => choose('local')}
-        />
-        {t('usb.target.local')}
-        {avail.local === undefined ? ` — ${t('usb.target.notRunning')}` : ''}
-      </label>
-      <label className={avail.proxy === undefined ? 'usb-off' : ''}>
-        <input
-          type="radio"
-          name="usb-target"
-          value="proxy"
-          checked={target === 'proxy'}
-          disabled={avail.proxy === undefined}
-          onChange={() => choose('proxy')}
-        />
-        {t('usb.target.proxy')}
-        {avail.proxy === undefined ? ` — ${t('usb.target.notRunning')}` : ''}
-      </label>
+      {(['pool', 'local', 'proxy'] as const).map((which) => {
+        // A pool typed by hand is always possible; Hashyard's own only while it runs.
+        const off = which !== 'pool' && avail[which] === undefined
+        return (
+          <label key={which} className={off ? 'usb-off' : ''}>
+            <input
+              type="radio"
+              name="usb-target"
+              value={which}
+              checked={target === which}
+              disabled={off}
+              onChange={() => choose(which)}
+            />
+            {t(`usb.target.${which}`)}
+            {off ? ` — ${t('usb.target.notRunning')}` : ''}
+          </label>
+        )
+      })}
       <p role="status" aria-live="polite" data-testid="usb-target-note">
         {note}
       </p>
