@@ -88,18 +88,16 @@ describe('RpcServer over an in-memory transport', () => {
     expect(all['ui.theme']).toBe('dark')
   })
 
-  it('streams system.stream frames with consecutive sequence numbers, coalesced', async () => {
+  it('streams system.stream frames, coalesced', async () => {
     const { core, client } = await boot({ coalesceMs: 100, sampleIntervalMs: 10 })
-    const seqs: number[] = []
     const frames: unknown[] = []
-    // Wrap the transport to see raw seq numbers: RpcClient checks them; we count frames.
+    // Raw sequence numbers are checked on the wire in test/server/http-server.test.ts.
     client.listen('system.stream', {}, { frame: (f) => frames.push(f) })
     await new Promise((r) => setTimeout(r, 450))
     // About 45 samples were taken; coalescing at 100 ms must deliver far fewer frames.
     expect(frames.length).toBeGreaterThanOrEqual(2)
     expect(frames.length).toBeLessThan(15)
     expect(frames.at(-1)).toMatchObject({ rssBytes: expect.any(Number), connections: 1 })
-    expect(seqs).toEqual([])
     expect(core.rpc.connectionCount).toBe(1)
   })
 
